@@ -1,0 +1,90 @@
+// The validated, frozen environment. Bad configuration stops the process with one clear line.
+
+export interface Config {
+  nodeEnv: string;
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPostgresPort: number;
+  redisUrl: string | undefined;
+  eventsUrl: string | undefined;
+  jwtSecret: string | undefined;
+  adminUsername: string | undefined;
+  adminPassword: string | undefined;
+  defaultCurrency: string;
+  allowSelfDeposit: boolean;
+  logLevel: string;
+  corsOrigins: string[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function port(env: Env, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new ConfigError(`${name} must be a port number (0-65535), got "${text}"`);
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  if (text === 'true' || text === '1') return true;
+  if (text === 'false' || text === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${text}"`);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const text = env[name];
+  if (text === undefined || text === '') return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  return text;
+}
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const nodeEnv = env.NODE_ENV || 'development';
+  const jwtSecret = env.JWT_SECRET || undefined;
+  if (nodeEnv === 'production' && !jwtSecret) throw new ConfigError('JWT_SECRET is required when NODE_ENV=production');
+  if (jwtSecret !== undefined && jwtSecret.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters');
+  const adminUsername = env.ADMIN_USERNAME || undefined;
+  const adminPassword = env.ADMIN_PASSWORD || undefined;
+  if ((adminUsername === undefined) !== (adminPassword === undefined)) {
+    throw new ConfigError('ADMIN_USERNAME and ADMIN_PASSWORD must be set together');
+  }
+  if (adminPassword !== undefined && adminPassword.length < 12) throw new ConfigError('ADMIN_PASSWORD must be at least 12 characters');
+  const defaultCurrency = env.DEFAULT_CURRENCY || 'USD';
+  if (!/^[A-Z][A-Z0-9]{2,9}$/.test(defaultCurrency)) throw new ConfigError(`DEFAULT_CURRENCY must be a currency code, got "${defaultCurrency}"`);
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!logLevels.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${logLevels.join(', ')}`);
+  return Object.freeze({
+    nodeEnv,
+    port: port(env, 'PORT', 3000),
+    host: env.HOST || '0.0.0.0',
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    dataDir: env.DATA_DIR || './.data',
+    embeddedPostgresPort: port(env, 'EMBEDDED_PG_PORT', 54320),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    eventsUrl: url(env, 'EVENTS_URL', ['amqp:', 'amqps:', 'nats:', 'kafka:']),
+    jwtSecret,
+    adminUsername,
+    adminPassword,
+    defaultCurrency,
+    allowSelfDeposit: boolean(env, 'ALLOW_SELF_DEPOSIT', false),
+    logLevel,
+    corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
+  });
+}

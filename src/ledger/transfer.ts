@@ -1,0 +1,81 @@
+// The shapes the ledger speaks in TypeScript. Amounts are bigint minor units throughout.
+
+export type TransferKind = 'transfer' | 'deposit' | 'withdrawal' | 'reversal';
+export type TransferStatus = 'posted' | 'pending' | 'voided';
+
+export interface Transfer {
+  id: string;
+  kind: TransferKind;
+  status: TransferStatus;
+  fromWalletId: string | null;
+  toWalletId: string | null;
+  amount: bigint;
+  capturedAmount: bigint;
+  currency: string;
+  description: string | null;
+  metadata: Record<string, unknown> | null;
+  reference: string | null;
+  expiresAt: Date | null;
+  hash: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Wallet {
+  id: string;
+  userId: string;
+  currency: string;
+  balance: bigint;
+  available: bigint;
+  pendingOut: bigint;
+  pendingIn: bigint;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Entry {
+  id: string;
+  walletId: string;
+  transferId: string;
+  amount: bigint;
+  balanceAfter: bigint;
+  version: bigint;
+  createdAt: Date;
+}
+
+/** One money movement asked of the ledger; `amount` is already parsed to minor units. */
+export interface TransferOrder {
+  kind: 'transfer' | 'deposit' | 'withdrawal';
+  fromWalletId?: string | undefined;
+  toWalletId?: string | undefined;
+  toUsername?: string | undefined;
+  /** When set, the user-side wallet (source, or destination of a deposit) must belong to this user. */
+  ownerId?: string | undefined;
+  amount: bigint;
+  currency: string;
+  description?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  reference?: string | undefined;
+}
+
+export interface IdempotencyClaim {
+  scope: string;
+  key: string;
+  fingerprint: string;
+}
+
+/** One API call's worth of transfers: a single transfer, or a batch. */
+export interface PostRequest {
+  idempotency?: IdempotencyClaim | undefined;
+  atomic?: boolean | undefined;
+  actorId?: string | undefined;
+  transfers: TransferOrder[];
+}
+
+export type TransferResult =
+  | { ok: true; transfer: Transfer }
+  | { ok: false; code: string; detail?: string | undefined };
+
+export type PostOutcome =
+  | { outcome: 'applied' | 'replayed'; results: TransferResult[] }
+  | { outcome: 'key_reused' | 'key_in_use' };

@@ -1,0 +1,181 @@
+import type { Pool } from '../db/pool.ts';
+import type { PostOutcome, PostRequest, Transfer, TransferResult } from '../ledger/transfer.ts';
+import { withRetry } from './retry.ts';
+
+interface TransferSnapshot {
+  id: string;
+  kind: Transfer['kind'];
+  status: Transfer['status'];
+  from_wallet_id: string | null;
+  to_wallet_id: string | null;
+  amount: string;
+  captured_amount: string;
+  currency: string;
+  description: string | null;
+  metadata: Record<string, unknown> | null;
+  reference: string | null;
+  expires_at: string | null;
+  hash: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+type ResultSnapshot = { transfer: TransferSnapshot } | { error: { code: string; detail?: string } };
+
+/** A transfer as the write function (and so an idempotent replay) records it. */
+export function transferFromSnapshot(snapshot: TransferSnapshot): Transfer {
+  return {
+    id: snapshot.id,
+    kind: snapshot.kind,
+    status: snapshot.status,
+    fromWalletId: snapshot.from_wallet_id,
+    toWalletId: snapshot.to_wallet_id,
+    amount: BigInt(snapshot.amount),
+    capturedAmount: BigInt(snapshot.captured_amount),
+    currency: snapshot.currency,
+    description: snapshot.description,
+    metadata: snapshot.metadata,
+    reference: snapshot.reference,
+    expiresAt: snapshot.expires_at === null ? null : new Date(snapshot.expires_at),
+    hash: snapshot.hash,
+    createdAt: new Date(snapshot.created_at),
+    updatedAt: new Date(snapshot.updated_at),
+  };
+}
+
+function resultFromSnapshot(snapshot: ResultSnapshot): TransferResult {
+  if ('transfer' in snapshot) return { ok: true, transfer: transferFromSnapshot(snapshot.transfer) };
+  return { ok: false, code: snapshot.error.code, detail: snapshot.error.detail };
+}
+
+function requestToJson(request: PostRequest): unknown {
+  return {
+    idempotency: request.idempotency ?? null,
+    atomic: request.atomic ?? false,
+    actor_id: request.actorId ?? null,
+    transfers: request.transfers.map((order) => ({
+      kind: order.kind,
+      from_wallet_id: order.fromWalletId ?? null,
+      to_wallet_id: order.toWalletId ?? null,
+      to_username: order.toUsername ?? null,
+      owner_id: order.ownerId ?? null,
+      amount: order.amount.toString(),
+      currency: order.currency,
+      description: order.description ?? null,
+      metadata: order.metadata ?? null,
+      reference: order.reference ?? null,
+    })),
+  };
+}
+
+/**
+ * Applies a batch of requests in one round trip and one commit (kassa_post_transfers).
+ * Deadlocks and serialization failures roll the whole call back, so it is retried whole.
+ */
+export async function postTransfers(pool: Pool, requests: PostRequest[]): Promise<PostOutcome[]> {
+  const payload = JSON.stringify(requests.map(requestToJson));
+  const { rows } = await withRetry(() =>
+    pool.query<{ request_index: number; outcome: PostOutcome['outcome']; response: { results: ResultSnapshot[] } | null }>(
+      'select request_index, outcome, response from kassa_post_transfers($1::jsonb)',
+      [payload],
+    ),
+  );
+  return rows
+    .sort((a, b) => a.request_index - b.request_index)
+    .map((row): PostOutcome => {
+      if (row.outcome === 'key_reused' || row.outcome === 'key_in_use') return { outcome: row.outcome };
+      return { outcome: row.outcome, results: row.response!.results.map(resultFromSnapshot) };
+    });
+}
+
+const transferColumns = `
+  t.id, t.kind, t.status,
+  case when t.kind = 'deposit' then null else t.from_account_id end as from_wallet_id,
+  case when t.kind = 'withdrawal' then null else t.to_account_id end as to_wallet_id,
+  t.amount, t.captured_amount, t.currency, t.description, t.metadata, t.reference,
+  t.expires_at, null::text as hash, t.created_at, t.updated_at, t.seq`;
+
+interface TransferRow {
+  id: string;
+  kind: Transfer['kind'];
+  status: Transfer['status'];
+  from_wallet_id: string | null;
+  to_wallet_id: string | null;
+  amount: bigint;
+  captured_amount: bigint;
+  currency: string;
+  description: string | null;
+  metadata: Record<string, unknown> | null;
+  reference: string | null;
+  expires_at: Date | null;
+  hash: string | null;
+  created_at: Date;
+  updated_at: Date;
+  seq: bigint;
+}
+
+function transferFromRow(row: TransferRow): Transfer {
+  return {
+    id: row.id,
+    kind: row.kind,
+    status: row.status,
+    fromWalletId: row.from_wallet_id,
+    toWalletId: row.to_wallet_id,
+    amount: row.amount,
+    capturedAmount: row.captured_amount,
+    currency: row.currency,
+    description: row.description,
+    metadata: row.metadata,
+    reference: row.reference,
+    expiresAt: row.expires_at,
+    hash: row.hash,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export interface TransferWithParties {
+  transfer: Transfer;
+  /** User ids owning the source and destination wallets (null for system accounts). */
+  fromUserId: string | null;
+  toUserId: string | null;
+}
+
+export async function getTransfer(pool: Pool, id: string): Promise<TransferWithParties | undefined> {
+  const { rows } = await pool.query<TransferRow & { from_user_id: string | null; to_user_id: string | null }>(
+    `select ${transferColumns}, fa.user_id as from_user_id, ta.user_id as to_user_id
+       from transfers t
+       join accounts fa on fa.id = t.from_account_id
+       join accounts ta on ta.id = t.to_account_id
+      where t.id = $1`,
+    [id],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return { transfer: transferFromRow(row), fromUserId: row.from_user_id, toUserId: row.to_user_id };
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Key of the last item when more items follow, else null. */
+  next: bigint | null;
+}
+
+/** Transfers touching a wallet, newest first, keyset-paginated on the insertion sequence. */
+export async function listWalletTransfers(
+  pool: Pool,
+  walletId: string,
+  options: { limit: number; before?: bigint | undefined },
+): Promise<Page<Transfer>> {
+  const before = options.before ?? 2n ** 63n - 1n;
+  const { rows } = await pool.query<TransferRow>(
+    `select ${transferColumns} from (
+       (select * from transfers where from_account_id = $1 and seq < $2 order by seq desc limit $3)
+       union all
+       (select * from transfers where to_account_id = $1 and seq < $2 order by seq desc limit $3)
+     ) t order by t.seq desc limit $3`,
+    [walletId, before.toString(), options.limit + 1],
+  );
+  const items = rows.slice(0, options.limit);
+  return { items: items.map(transferFromRow), next: rows.length > options.limit ? items[items.length - 1]!.seq : null };
+}

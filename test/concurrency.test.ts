@@ -1,0 +1,81 @@
+// Many clients move money at once; afterwards the ledger must prove itself: money per currency
+// unchanged, no wallet negative, every balance the sum of its entries, every balance_after chained.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { createWallets, deposit, move, walletTotal } from './helpers/ledger.ts';
+import { postTransfers } from '../src/store/transfers.ts';
+import { verifyLedger } from '../src/store/verify.ts';
+import type { TransferOrder } from '../src/ledger/transfer.ts';
+
+const clients = 64;
+let db: TestDatabase;
+before(async () => {
+  db = await createTestDatabase({ poolSize: 24 });
+});
+after(async () => {
+  await db.drop();
+});
+
+function randomInt(maxExclusive: number): number {
+  return Math.floor(Math.random() * maxExclusive);
+}
+
+/** Runs `clients` loops at once; each sends `rounds` calls built by `next`. Returns outcome counts. */
+async function hammer(rounds: number, next: () => TransferOrder[]): Promise<{ posted: number; refused: number }> {
+  const counts = { posted: 0, refused: 0 };
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      for (let round = 0; round < rounds; round++) {
+        const [outcome] = await postTransfers(db.pool, [{ transfers: next() }]);
+        assert.equal(outcome?.outcome, 'applied');
+        for (const result of outcome.outcome === 'applied' ? outcome.results : []) {
+          if (result.ok) counts.posted++;
+          else {
+            assert.equal(result.code, 'insufficient_funds');
+            counts.refused++;
+          }
+        }
+      }
+    }),
+  );
+  return counts;
+}
+
+async function assertLedgerProves(expectedTotal: bigint): Promise<void> {
+  assert.equal(await walletTotal(db.pool), expectedTotal, 'money in wallets is conserved');
+  const verification = await verifyLedger(db.pool);
+  assert.deepEqual(verification.mismatches, []);
+  assert.ok(verification.currencies.every((currency) => currency.total === 0n), 'every currency sums to zero');
+}
+
+test(`${clients} clients on 2 hot wallets conserve money and never overdraw`, async () => {
+  const [a, b] = await createWallets(db.pool, 2);
+  await deposit(db.pool, a!, 5_000n);
+  await deposit(db.pool, b!, 5_000n);
+  const before = await walletTotal(db.pool);
+  // Amounts large enough that overdraft attempts happen and must be refused.
+  const counts = await hammer(15, () => (Math.random() < 0.5 ? [move(a!, b!, BigInt(1 + randomInt(900)))] : [move(b!, a!, BigInt(1 + randomInt(900)))]));
+  assert.equal(counts.posted + counts.refused, clients * 15);
+  assert.ok(counts.posted > 0);
+  await assertLedgerProves(before);
+});
+
+test(`${clients} clients across 1,000 wallets with multi-account batches conserve money`, async () => {
+  const wallets = await createWallets(db.pool, 1_000);
+  const funding = wallets.map((walletId) => ({ kind: 'deposit' as const, toWalletId: walletId, amount: 1_000n, currency: 'USD' }));
+  await postTransfers(db.pool, [{ transfers: funding }]);
+  const before = await walletTotal(db.pool);
+  const pick = () => wallets[randomInt(wallets.length)]!;
+  const counts = await hammer(10, () =>
+    Array.from({ length: 1 + randomInt(5) }, () => {
+      let from = pick();
+      let to = pick();
+      while (to === from) to = pick();
+      [from, to] = Math.random() < 0.5 ? [from, to] : [to, from];
+      return move(from, to, BigInt(1 + randomInt(1_500)));
+    }),
+  );
+  assert.ok(counts.posted > clients * 10, 'most transfers post');
+  await assertLedgerProves(before);
+});
