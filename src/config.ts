@@ -16,6 +16,9 @@ export interface Config {
   allowSelfDeposit: boolean;
   logLevel: string;
   corsOrigins: string[];
+  trustProxy: boolean;
+  rateLimitPerMinute: number;
+  loginAttemptsPer15Minutes: number;
 }
 
 export class ConfigError extends Error {
@@ -29,6 +32,14 @@ function port(env: Env, name: string, fallback: number): number {
   if (text === undefined || text === '') return fallback;
   const value = Number(text);
   if (!Number.isInteger(value) || value < 0 || value > 65535) throw new ConfigError(`${name} must be a port number (0-65535), got "${text}"`);
+  return value;
+}
+
+function count(env: Env, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) throw new ConfigError(`${name} must be a whole number of at least 1, got "${text}"`);
   return value;
 }
 
@@ -86,5 +97,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     allowSelfDeposit: boolean(env, 'ALLOW_SELF_DEPOSIT', false),
     logLevel,
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
+    trustProxy: boolean(env, 'TRUST_PROXY', false),
+    rateLimitPerMinute: count(env, 'RATE_LIMIT_PER_MINUTE', 1_200),
+    loginAttemptsPer15Minutes: count(env, 'LOGIN_ATTEMPTS_PER_15_MINUTES', 10),
   });
 }

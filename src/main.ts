@@ -1,15 +1,19 @@
 // config → database → app → listen; graceful shutdown on SIGTERM/SIGINT.
 import closeWithGrace from 'close-with-grace';
-import { ConfigError, loadConfig } from './config.ts';
+import { Redis } from 'ioredis';
+import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { buildApp } from './app.ts';
+import { hashPassword } from './services/passwords.ts';
+import { loadJwtSecret } from './services/secrets.ts';
+import { upsertAdmin } from './store/users.ts';
 
 function fail(message: string): never {
   console.error(`kassa: ${message}`);
   process.exit(1);
 }
 
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (error) {
@@ -17,12 +21,18 @@ try {
 }
 
 const database = await openDatabase(config, (line) => console.log(line)).catch((error: Error) => fail(error.message));
-const app = await buildApp({ config, pool: database.pool, logger: { level: config.logLevel } });
+if (config.adminUsername && config.adminPassword) {
+  await upsertAdmin(database.pool, config.adminUsername, await hashPassword(config.adminPassword), config.defaultCurrency);
+}
+const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }) : undefined;
+redis?.on('error', () => {}); // reported by /ready; the rate limiter serves on without it
+const app = await buildApp({ config, pool: database.pool, redis, jwtSecret: loadJwtSecret(config), logger: { level: config.logLevel } });
 
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error');
   else app.log.info({ signal }, 'shutting down');
-  await app.close(); // finishes in-flight requests first
+  await app.close(); // stops accepting, finishes in-flight requests
+  redis?.disconnect();
   await database.close();
 });
 

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { createWallets, deposit, move } from './helpers/ledger.ts';
-import { postTransfers, getTransfer, listWalletTransfers } from '../src/store/transfers.ts';
+import { postTransfers, getTransfer, listTransfers } from '../src/store/transfers.ts';
 import { getWallet } from '../src/store/wallets.ts';
 import { balanceAt, listEntries } from '../src/store/entries.ts';
 import { verifyLedger } from '../src/store/verify.ts';
@@ -232,7 +232,7 @@ describe('reads', () => {
     const seenTransfers: bigint[] = [];
     let beforeSeq: bigint | undefined;
     do {
-      const page = await listWalletTransfers(db.pool, b!, { limit: 2, before: beforeSeq });
+      const page = await listTransfers(db.pool, { walletIds: [b!] }, { limit: 2, before: beforeSeq });
       seenTransfers.push(...page.items.map((transfer) => transfer.amount));
       beforeSeq = page.next ?? undefined;
     } while (beforeSeq !== undefined);

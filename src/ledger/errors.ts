@@ -28,6 +28,7 @@ export const errorCatalogue = {
   hold_expired: { status: 422, title: 'Hold expired' },
   idempotency_key_reused: { status: 422, title: 'Idempotency key reused with a different request' },
   limit_exceeded: { status: 422, title: 'Limit exceeded' },
+  batch_aborted: { status: 422, title: 'Batch aborted: another transfer of this atomic batch failed' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Internal server error' },
   unavailable: { status: 503, title: 'Service unavailable' },

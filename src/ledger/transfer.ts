@@ -69,6 +69,8 @@ export interface PostRequest {
   idempotency?: IdempotencyClaim | undefined;
   atomic?: boolean | undefined;
   actorId?: string | undefined;
+  /** The HTTP request id, stored with an idempotent response so that its replay is identical. */
+  requestId?: string | undefined;
   transfers: TransferOrder[];
 }
 
@@ -77,5 +79,5 @@ export type TransferResult =
   | { ok: false; code: string; detail?: string | undefined };
 
 export type PostOutcome =
-  | { outcome: 'applied' | 'replayed'; results: TransferResult[] }
+  | { outcome: 'applied' | 'replayed'; requestId: string | null; results: TransferResult[] }
   | { outcome: 'key_reused' | 'key_in_use' };

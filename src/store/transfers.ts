@@ -53,6 +53,7 @@ function requestToJson(request: PostRequest): unknown {
     idempotency: request.idempotency ?? null,
     atomic: request.atomic ?? false,
     actor_id: request.actorId ?? null,
+    request_id: request.requestId ?? null,
     transfers: request.transfers.map((order) => ({
       kind: order.kind,
       from_wallet_id: order.fromWalletId ?? null,
@@ -75,7 +76,7 @@ function requestToJson(request: PostRequest): unknown {
 export async function postTransfers(pool: Pool, requests: PostRequest[]): Promise<PostOutcome[]> {
   const payload = JSON.stringify(requests.map(requestToJson));
   const { rows } = await withRetry(() =>
-    pool.query<{ request_index: number; outcome: PostOutcome['outcome']; response: { results: ResultSnapshot[] } | null }>(
+    pool.query<{ request_index: number; outcome: PostOutcome['outcome']; response: { request_id: string | null; results: ResultSnapshot[] } | null }>(
       'select request_index, outcome, response from kassa_post_transfers($1::jsonb)',
       [payload],
     ),
@@ -84,7 +85,7 @@ export async function postTransfers(pool: Pool, requests: PostRequest[]): Promis
     .sort((a, b) => a.request_index - b.request_index)
     .map((row): PostOutcome => {
       if (row.outcome === 'key_reused' || row.outcome === 'key_in_use') return { outcome: row.outcome };
-      return { outcome: row.outcome, results: row.response!.results.map(resultFromSnapshot) };
+      return { outcome: row.outcome, requestId: row.response!.request_id, results: row.response!.results.map(resultFromSnapshot) };
     });
 }
 
@@ -161,21 +162,30 @@ export interface Page<T> {
   next: bigint | null;
 }
 
-/** Transfers touching a wallet, newest first, keyset-paginated on the insertion sequence. */
-export async function listWalletTransfers(
+/**
+ * Transfers touching any of the given wallets (or every transfer, for operators), newest first,
+ * keyset-paginated on the insertion sequence. Each wallet side is read in index order with its
+ * own limit, so a page costs the same however long the history is.
+ */
+export async function listTransfers(
   pool: Pool,
-  walletId: string,
+  scope: { walletIds: string[] } | 'all',
   options: { limit: number; before?: bigint | undefined },
 ): Promise<Page<Transfer>> {
-  const before = options.before ?? 2n ** 63n - 1n;
-  const { rows } = await pool.query<TransferRow>(
-    `select ${transferColumns} from (
-       (select * from transfers where from_account_id = $1 and seq < $2 order by seq desc limit $3)
-       union all
-       (select * from transfers where to_account_id = $1 and seq < $2 order by seq desc limit $3)
-     ) t order by t.seq desc limit $3`,
-    [walletId, before.toString(), options.limit + 1],
-  );
+  const before = (options.before ?? 2n ** 63n - 1n).toString();
+  const { rows } =
+    scope === 'all'
+      ? await pool.query<TransferRow>(`select ${transferColumns} from transfers t where t.seq < $1 order by t.seq desc limit $2`, [before, options.limit + 1])
+      : await pool.query<TransferRow>(
+          `select ${transferColumns} from (
+             select distinct on (x.seq) x.* from unnest($1::uuid[]) w(id) cross join lateral (
+               (select * from transfers where from_account_id = w.id and seq < $2 order by seq desc limit $3)
+               union all
+               (select * from transfers where to_account_id = w.id and seq < $2 order by seq desc limit $3)
+             ) x
+           ) t order by t.seq desc limit $3`,
+          [scope.walletIds, before, options.limit + 1],
+        );
   const items = rows.slice(0, options.limit);
   return { items: items.map(transferFromRow), next: rows.length > options.limit ? items[items.length - 1]!.seq : null };
 }

@@ -102,3 +102,17 @@ export async function findUserForLogin(pool: Pool, username: string): Promise<(U
   const row = rows[0];
   return row && { ...userFromRow(row), passwordHash: row.password_hash };
 }
+
+export async function setUserRole(pool: Pool, id: string, role: Role): Promise<User | undefined> {
+  const { rows } = await pool.query<UserRow>(`update users set role = $2, updated_at = now() where id = $1 returning ${userColumns}`, [id, role]);
+  return rows[0] && userFromRow(rows[0]);
+}
+
+/** Creates the configured admin, or resets its password and role; never a default password. */
+export async function upsertAdmin(pool: Pool, username: string, passwordHash: string, currency: string): Promise<void> {
+  const { rowCount } = await pool.query(
+    `update users set password_hash = $2, role = 'admin', updated_at = now() where lower(username) = lower($1)`,
+    [username, passwordHash],
+  );
+  if (rowCount === 0) await createUserWithWallet(pool, { username, passwordHash, name: username, role: 'admin' }, currency);
+}

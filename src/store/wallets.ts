@@ -63,3 +63,8 @@ export async function createWallet(pool: Pool, userId: string, currency: string)
 }
 
 export type { Page };
+
+export async function listUserWalletIds(pool: Pool, userId: string): Promise<string[]> {
+  const { rows } = await pool.query<{ id: string }>(`select id from accounts where kind = 'wallet' and user_id = $1`, [userId]);
+  return rows.map((row) => row.id);
+}

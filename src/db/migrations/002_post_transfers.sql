@@ -2,11 +2,12 @@
 --
 -- Input: a JSON array of requests (one per API call; coalescing puts many calls in one array):
 --   { "idempotency": {"scope", "key", "fingerprint"} | null, "atomic": bool, "actor_id": uuid | null,
+--     "request_id": text | null (kept in the stored response so that a replay is byte-identical),
 --     "transfers": [{ "kind": "transfer"|"deposit"|"withdrawal", "from_wallet_id", "to_wallet_id",
 --                     "to_username", "owner_id", "amount" (minor units, integer text), "currency",
 --                     "description", "metadata", "reference" }] }
 -- Output: one row per request: (request_index, outcome, response) where outcome is
---   'applied' | 'replayed' | 'key_reused' | 'key_in_use' and response is {"results": [...]},
+--   'applied' | 'replayed' | 'key_reused' | 'key_in_use' and response is {"request_id", "results": [...]},
 --   one result per transfer: {"transfer": {...}} or {"error": {"code", "detail"}}.
 --
 -- How it stays fast and safe:
@@ -267,10 +268,11 @@ begin
     from unnest(t_kind, t_from, t_to, t_result, t_applied) as u(kind, from_id, to_id, result, applied)
    where u.applied;
 
-  select array_agg(coalesce(g.response, jsonb_build_object('results', '[]'::jsonb)) order by q.idx)
+  select array_agg(jsonb_build_object('request_id', p_requests->(q.idx - 1)->'request_id',
+                                      'results', coalesce(g.results, '[]'::jsonb)) order by q.idx)
     into r_response
     from generate_series(1, r_count) q(idx)
-    left join (select u.request, jsonb_build_object('results', jsonb_agg(u.result order by u.slot)) as response
+    left join (select u.request, jsonb_agg(u.result order by u.slot) as results
                  from unnest(t_request, t_result) with ordinality u(request, result, slot)
                 group by u.request) g on g.request = q.idx;
 

@@ -1,19 +1,29 @@
 import type { FastifyPluginAsync } from 'fastify';
+import type { Redis } from 'ioredis';
 import type { Pool } from '../../db/pool.ts';
 
 const readyTimeoutMs = 2_000;
 
-export const healthRoutes: FastifyPluginAsync<{ pool: Pool }> = async (app, { pool }) => {
-  app.get('/health', async () => ({ status: 'ok' }));
+type CheckStatus = 'ok' | 'down' | 'timeout';
 
-  app.get('/ready', async (_request, reply) => {
-    const started = performance.now();
-    const database = await Promise.race([
-      pool.query('select 1').then(() => 'ok' as const),
-      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), readyTimeoutMs).unref()),
-    ]).catch(() => 'down' as const);
-    const ok = database === 'ok';
+async function check(probe: () => Promise<unknown>): Promise<{ status: CheckStatus; latency_ms: number }> {
+  const started = performance.now();
+  const status = await Promise.race([
+    probe().then(() => 'ok' as const),
+    new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), readyTimeoutMs).unref()),
+  ]).catch(() => 'down' as const);
+  return { status, latency_ms: Math.round(performance.now() - started) };
+}
+
+/** Liveness, and readiness with a check per dependency: 503 when any is not ok. */
+export const healthRoutes: FastifyPluginAsync<{ pool: Pool; redis?: Redis | undefined }> = async (app, { pool, redis }) => {
+  app.get('/health', { config: { access: 'public', rateLimit: false }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  app.get('/ready', { config: { access: 'public', rateLimit: false }, schema: { hide: true } }, async (_request, reply) => {
+    const checks: Record<string, { status: CheckStatus; latency_ms: number }> = { database: await check(() => pool.query('select 1')) };
+    if (redis) checks.redis = await check(() => redis.ping());
+    const ok = Object.values(checks).every((result) => result.status === 'ok');
     reply.code(ok ? 200 : 503);
-    return { status: ok ? 'ready' : 'unavailable', checks: { database: { status: database, latency_ms: Math.round(performance.now() - started) } } };
+    return { status: ok ? 'ready' : 'unavailable', checks };
   });
 };

@@ -1,0 +1,18 @@
+import type { Config } from '../config.ts';
+import type { Pool } from '../db/pool.ts';
+import type { TransferWriter } from '../services/moveMoney.ts';
+import type { Tokens } from '../services/tokens.ts';
+import type { InFlightKeys } from './idempotency.ts';
+import type { Currencies } from './render.ts';
+import type { Metrics } from './metrics.ts';
+
+/** What route plugins need, passed explicitly. */
+export interface RouteContext {
+  config: Config;
+  pool: Pool;
+  currencies: Currencies;
+  tokens: Tokens;
+  write: TransferWriter;
+  inFlight: InFlightKeys;
+  metrics: Metrics;
+}

@@ -1,0 +1,32 @@
+import client from 'prom-client';
+import type { Pool } from '../db/pool.ts';
+
+export interface Metrics {
+  registry: client.Registry;
+  requestDuration: client.Histogram<'method' | 'route' | 'status'>;
+  transfers: client.Counter<'outcome'>;
+}
+
+export function createMetrics(pool: Pool): Metrics {
+  const registry = new client.Registry();
+  client.collectDefaultMetrics({ register: registry });
+  const requestDuration = new client.Histogram({
+    name: 'kassa_http_request_duration_seconds',
+    help: 'HTTP request latency by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const transfers = new client.Counter({
+    name: 'kassa_transfers_total',
+    help: 'Transfers asked of the ledger, by outcome (posted or the error code)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const poolGauge = (name: string, help: string, read: () => number) =>
+    new client.Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+  poolGauge('kassa_db_pool_connections', 'Database connections open in the pool', () => pool.totalCount);
+  poolGauge('kassa_db_pool_idle', 'Idle database connections in the pool', () => pool.idleCount);
+  poolGauge('kassa_db_pool_waiting', 'Queries waiting for a database connection', () => pool.waitingCount);
+  return { registry, requestDuration, transfers };
+}

@@ -1,0 +1,118 @@
+// One schema per resource drives request validation, response serialization and /openapi.json.
+import { Type, type Static, type TSchema } from 'typebox';
+
+const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const Uuid = Type.String({ format: 'uuid', description: 'UUID' });
+export const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 UTC timestamp' });
+export const Money = Type.String({
+  description: 'Decimal string in the currency major unit with exactly `scale` fraction digits, e.g. "12.50"',
+  examples: ['12.50'],
+});
+export const SignedMoney = Type.String({ description: 'Signed decimal string; debits start with `-`', examples: ['-12.50'] });
+export const AmountInput = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'Positive decimal string with at most `scale` fraction digits ("12.5" and "12.50" are the same USD amount). Never a JSON number.',
+  examples: ['12.50'],
+});
+export const CurrencyCode = Type.String({ pattern: '^[A-Z][A-Z0-9]{2,9}$', description: 'ISO 4217 or crypto code', examples: ['USD'] });
+export const Metadata = Type.Record(Type.String({ maxLength: 40 }), Type.Unknown(), {
+  maxProperties: 50,
+  description: 'Up to 50 keys of your own data, stored and returned as given',
+});
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String(),
+    request_id: Type.String(),
+    errors: Type.Optional(Type.Array(Type.Object({ pointer: Type.String(), detail: Type.String() }))),
+  },
+  { title: 'Problem', description: 'RFC 9457 problem details' },
+);
+
+export const UserSchema = Type.Object(
+  {
+    id: Uuid,
+    username: Type.String(),
+    name: Type.String(),
+    email: nullable(Type.String()),
+    national_id: nullable(Type.String()),
+    role: Type.Union([Type.Literal('customer'), Type.Literal('operator'), Type.Literal('admin')]),
+    created_at: Timestamp,
+  },
+  { title: 'User' },
+);
+
+export const WalletSchema = Type.Object(
+  {
+    id: Uuid,
+    user_id: Uuid,
+    currency: CurrencyCode,
+    balance: Money,
+    available: Money,
+    pending_out: Money,
+    pending_in: Money,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { title: 'Wallet', description: '`balance` is posted; `available = balance - pending_out`' },
+);
+
+export const TransferSchema = Type.Object(
+  {
+    id: Uuid,
+    kind: Type.Union([Type.Literal('transfer'), Type.Literal('deposit'), Type.Literal('withdrawal'), Type.Literal('reversal')]),
+    status: Type.Union([Type.Literal('posted'), Type.Literal('pending'), Type.Literal('voided')]),
+    from_wallet_id: nullable(Uuid),
+    to_wallet_id: nullable(Uuid),
+    amount: Money,
+    captured_amount: Money,
+    currency: CurrencyCode,
+    description: nullable(Type.String()),
+    metadata: nullable(Type.Record(Type.String(), Type.Unknown())),
+    reference: nullable(Type.String()),
+    expires_at: nullable(Timestamp),
+    hash: nullable(Type.String()),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  },
+  { title: 'Transfer' },
+);
+
+export const EntrySchema = Type.Object(
+  { id: Uuid, wallet_id: Uuid, transfer_id: Uuid, amount: SignedMoney, balance_after: Money, created_at: Timestamp },
+  { title: 'Entry' },
+);
+
+export const CurrencySchema = Type.Object(
+  { code: CurrencyCode, name: Type.String(), scale: Type.Integer(), kind: Type.Union([Type.Literal('fiat'), Type.Literal('crypto')]) },
+  { title: 'Currency' },
+);
+
+export const listOf = <T extends TSchema>(item: T) =>
+  Type.Object({ data: Type.Array(item), next_cursor: nullable(Type.String({ description: 'Pass as `cursor` for the next page' })) });
+
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+};
+
+export const IdParams = Type.Object({ id: Uuid });
+
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ description: 'Required: 1 to 255 characters, unique per money movement' })),
+});
+
+/** Every route documents its problem responses with the same schema. */
+export const problemResponses = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [status, { ...ProblemSchema, description: 'Problem details (application/problem+json)' }]));
+
+export type UserWire = Static<typeof UserSchema>;
+export type WalletWire = Static<typeof WalletSchema>;
+export type TransferWire = Static<typeof TransferSchema>;
+export type EntryWire = Static<typeof EntrySchema>;

@@ -1,0 +1,114 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import type { Pool } from '../db/pool.ts';
+import { KassaError } from '../ledger/errors.ts';
+import type { Role } from '../store/users.ts';
+
+export const accessTokenLifetimeSeconds = 15 * 60;
+export const refreshTokenLifetimeSeconds = 30 * 24 * 60 * 60;
+const issuer = 'kassa';
+const audience = 'kassa-api';
+
+export interface Caller {
+  userId: string;
+  role: Role;
+}
+
+export interface TokenPair {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token: string;
+}
+
+export class Tokens {
+  readonly #key: Uint8Array;
+  readonly #pool: Pool;
+
+  constructor(secret: string, pool: Pool) {
+    this.#key = new TextEncoder().encode(secret);
+    this.#pool = pool;
+  }
+
+  async verifyAccessToken(token: string): Promise<Caller> {
+    try {
+      const { payload } = await jwtVerify(token, this.#key, { algorithms: ['HS256'], issuer, audience, requiredClaims: ['sub', 'exp'] });
+      const role = payload.role;
+      if (typeof payload.sub !== 'string' || (role !== 'customer' && role !== 'operator' && role !== 'admin')) {
+        throw new KassaError('unauthenticated', 'the access token is not valid');
+      }
+      return { userId: payload.sub, role };
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw new KassaError('token_expired', 'the access token has expired; refresh it');
+      if (error instanceof KassaError) throw error;
+      throw new KassaError('unauthenticated', 'the access token is not valid');
+    }
+  }
+
+  /** A new session: a refresh-token family of its own. */
+  async issue(caller: Caller): Promise<TokenPair> {
+    return this.#issueInFamily(caller, randomUUID());
+  }
+
+  /** Spends a refresh token and returns the next pair; a spent token presented again revokes its family. */
+  async refresh(refreshToken: string): Promise<TokenPair> {
+    const tokenHash = sha256(refreshToken);
+    const { rows } = await this.#pool.query<{ user_id: string; family_id: string; role: Role }>(
+      `update refresh_tokens t set spent_at = now()
+         from users u
+        where t.token_hash = $1 and t.spent_at is null and t.revoked_at is null and t.expires_at > now() and u.id = t.user_id
+        returning t.user_id, t.family_id, u.role`,
+      [tokenHash],
+    );
+    const spent = rows[0];
+    if (spent) return this.#issueInFamily({ userId: spent.user_id, role: spent.role }, spent.family_id);
+
+    const { rows: known } = await this.#pool.query<{ family_id: string; spent: boolean; revoked: boolean }>(
+      `select family_id, spent_at is not null as spent, revoked_at is not null as revoked from refresh_tokens where token_hash = $1`,
+      [tokenHash],
+    );
+    const token = known[0];
+    if (!token) throw new KassaError('unauthenticated', 'the refresh token is not valid');
+    if (token.spent && !token.revoked) {
+      await this.revokeFamily(token.family_id);
+      throw new KassaError('token_revoked', 'this refresh token was already used; the session is revoked, log in again');
+    }
+    if (token.revoked) throw new KassaError('token_revoked', 'the session was revoked; log in again');
+    throw new KassaError('token_expired', 'the refresh token has expired; log in again');
+  }
+
+  /** Ends the session the refresh token belongs to. Unknown tokens end nothing and say nothing. */
+  async logout(refreshToken: string, userId: string): Promise<void> {
+    await this.#pool.query(
+      `update refresh_tokens set revoked_at = now()
+        where revoked_at is null and family_id = (select family_id from refresh_tokens where token_hash = $1 and user_id = $2)`,
+      [sha256(refreshToken), userId],
+    );
+  }
+
+  async revokeFamily(familyId: string): Promise<void> {
+    await this.#pool.query(`update refresh_tokens set revoked_at = now() where family_id = $1 and revoked_at is null`, [familyId]);
+  }
+
+  async #issueInFamily(caller: Caller, familyId: string): Promise<TokenPair> {
+    const accessToken = await new SignJWT({ role: caller.role })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(caller.userId)
+      .setIssuer(issuer)
+      .setAudience(audience)
+      .setIssuedAt()
+      .setJti(randomUUID())
+      .setExpirationTime(`${accessTokenLifetimeSeconds}s`)
+      .sign(this.#key);
+    const refreshToken = `rt_${randomBytes(32).toString('base64url')}`;
+    await this.#pool.query(
+      `insert into refresh_tokens (token_hash, family_id, user_id, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4))`,
+      [sha256(refreshToken), familyId, caller.userId, refreshTokenLifetimeSeconds],
+    );
+    return { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokenLifetimeSeconds, refresh_token: refreshToken };
+  }
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
