@@ -2,7 +2,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isErrorCode, type ErrorCode } from '../ledger/errors.ts';
 import type { IdempotencyClaim, PostOutcome, TransferResult } from '../ledger/transfer.ts';
 import type { RouteContext } from './context.ts';
-import { idempotencyClaim } from './idempotency.ts';
 import { problem, problemContentType, sendProblem, type Problem } from './problem.ts';
 import { renderTransfer } from './render.ts';
 import type { TransferWire } from './schemas.ts';
@@ -10,7 +9,8 @@ import type { TransferWire } from './schemas.ts';
 type Settled = Extract<PostOutcome, { results: TransferResult[] }>;
 
 /**
- * The idempotent frame every money-moving POST runs in: key required and scoped to the caller,
+ * The idempotent frame every money-moving POST runs in (the claim comes from `idempotencyClaim`,
+ * taken first so that a missing key is reported before anything else): key scoped to the caller,
  * a duplicate still running answers 409, a different body under the same key 422, and a replay
  * gets the first response again with `Idempotent-Replayed: true`.
  */
@@ -18,10 +18,9 @@ export async function runIdempotent(
   ctx: RouteContext,
   request: FastifyRequest,
   reply: FastifyReply,
-  scope: string,
+  claim: IdempotencyClaim,
   run: (claim: IdempotencyClaim) => Promise<PostOutcome>,
 ): Promise<Settled | undefined> {
-  const claim = idempotencyClaim(request, scope);
   if (!ctx.inFlight.enter(claim)) {
     sendProblem(reply, problem('idempotency_key_in_use', request.id, 'a request with this Idempotency-Key is still running; retry after it finishes'));
     return undefined;

@@ -108,9 +108,14 @@ export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ description: 'Required: 1 to 255 characters, unique per money movement' })),
 });
 
-/** Every route documents its problem responses with the same schema. */
+/**
+ * Every route documents its problem responses with the same schema. Any route may also answer
+ * 401 (a malformed token is refused everywhere), 429, 500 and 503.
+ */
 export const problemResponses = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [status, { ...ProblemSchema, description: 'Problem details (application/problem+json)' }]));
+  Object.fromEntries(
+    [...new Set([...statuses, 401, 429, 500, 503])].sort().map((status) => [status, { ...ProblemSchema, description: 'Problem details (application/problem+json)' }]),
+  );
 
 export type UserWire = Static<typeof UserSchema>;
 export type WalletWire = Static<typeof WalletSchema>;

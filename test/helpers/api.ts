@@ -4,6 +4,7 @@ import { buildApp, type AppDependencies } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { hashPassword } from '../../src/services/passwords.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
+import { recordContractViolations } from './contract.ts';
 
 export interface TestApi {
   app: FastifyInstance;
@@ -18,6 +19,7 @@ export async function startApi(env: Record<string, string> = {}, deps: Partial<A
   const db = await createTestDatabase();
   const config = loadConfig({ RATE_LIMIT_PER_MINUTE: '100000', LOGIN_ATTEMPTS_PER_15_MINUTES: '1000', ...env });
   const app = await buildApp({ config, pool: db.pool, jwtSecret: testJwtSecret, ...deps });
+  const contractViolations = recordContractViolations(app);
   await app.ready();
   return {
     app,
@@ -26,6 +28,8 @@ export async function startApi(env: Record<string, string> = {}, deps: Partial<A
     async close() {
       await app.close();
       await db.drop();
+      // Every response of every API test is checked against /openapi.json.
+      if (contractViolations.length > 0) throw new Error(`responses broke the OpenAPI contract:\n${contractViolations.join('\n')}`);
     },
   };
 }

@@ -4,6 +4,7 @@ import { KassaError } from '../../ledger/errors.ts';
 import { buildOrder } from '../../services/moveMoney.ts';
 import { isOperator, requireCaller } from '../auth.ts';
 import type { RouteContext } from '../context.ts';
+import { idempotencyClaim } from '../idempotency.ts';
 import { runIdempotent, sendTransferResult } from '../money.ts';
 import { AmountInput, CurrencyCode, IdempotencyHeaders, TransferSchema, Uuid, problemResponses } from '../schemas.ts';
 
@@ -36,8 +37,9 @@ export const fundsRoutes: FastifyPluginAsync<RouteContext> = async (base, ctx) =
     const caller = requireCaller(request);
     const operator = isOperator(caller);
     if (!operator && !ctx.config.allowSelfDeposit) throw new KassaError('forbidden', 'deposits need the operator role');
+    const claim = idempotencyClaim(request, caller.userId);
     const order = buildOrder('deposit', request.body, ctx.currencies, operator ? undefined : caller.userId);
-    const outcome = await runIdempotent(ctx, request, reply, caller.userId, (idempotency) =>
+    const outcome = await runIdempotent(ctx, request, reply, claim, (idempotency) =>
       ctx.write({ idempotency, actorId: caller.userId, requestId: request.id, transfers: [order] }),
     );
     return outcome && sendTransferResult(ctx, reply, outcome, request.id);
@@ -48,8 +50,9 @@ export const fundsRoutes: FastifyPluginAsync<RouteContext> = async (base, ctx) =
     schema: schema('Pay money out of a wallet (its owner, or an operator)'),
   }, async (request, reply) => {
     const caller = requireCaller(request);
+    const claim = idempotencyClaim(request, caller.userId);
     const order = buildOrder('withdrawal', request.body, ctx.currencies, isOperator(caller) ? undefined : caller.userId);
-    const outcome = await runIdempotent(ctx, request, reply, caller.userId, (idempotency) =>
+    const outcome = await runIdempotent(ctx, request, reply, claim, (idempotency) =>
       ctx.write({ idempotency, actorId: caller.userId, requestId: request.id, transfers: [order] }),
     );
     return outcome && sendTransferResult(ctx, reply, outcome, request.id);

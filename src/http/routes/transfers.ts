@@ -7,6 +7,7 @@ import { listUserWalletIds } from '../../store/wallets.ts';
 import { walletForCaller } from '../access.ts';
 import { isOperator, requireCaller } from '../auth.ts';
 import type { RouteContext } from '../context.ts';
+import { idempotencyClaim } from '../idempotency.ts';
 import { resultProblem, runIdempotent, sendTransferResult } from '../money.ts';
 import { decodeIntegerCursor, encodeCursor } from '../pagination.ts';
 import { renderTransfer } from '../render.ts';
@@ -59,8 +60,9 @@ export const transferRoutes: FastifyPluginAsync<RouteContext> = async (base, ctx
     },
   }, async (request, reply) => {
     const caller = requireCaller(request);
+    const claim = idempotencyClaim(request, caller.userId);
     const order = buildOrder('transfer', request.body, ctx.currencies, caller.userId);
-    const outcome = await runIdempotent(ctx, request, reply, caller.userId, (idempotency) =>
+    const outcome = await runIdempotent(ctx, request, reply, claim, (idempotency) =>
       ctx.write({ idempotency, actorId: caller.userId, requestId: request.id, transfers: [order] }),
     );
     return outcome && sendTransferResult(ctx, reply, outcome, request.id);
@@ -77,6 +79,7 @@ export const transferRoutes: FastifyPluginAsync<RouteContext> = async (base, ctx
     },
   }, async (request, reply) => {
     const caller = requireCaller(request);
+    const claim = idempotencyClaim(request, caller.userId);
     const items: BatchItem[] = request.body.transfers.map((input) => {
       try {
         return { order: buildOrder('transfer', input, ctx.currencies, undefined) };
@@ -85,7 +88,7 @@ export const transferRoutes: FastifyPluginAsync<RouteContext> = async (base, ctx
         throw error;
       }
     });
-    const outcome = await runIdempotent(ctx, request, reply, caller.userId, (idempotency) =>
+    const outcome = await runIdempotent(ctx, request, reply, claim, (idempotency) =>
       runBatch(ctx.write, items, { idempotency, atomic: request.body.atomic ?? false, actorId: caller.userId, requestId: request.id }),
     );
     if (!outcome) return reply;
