@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabase } from './db/database.ts';
 import { buildApp } from './app.ts';
+import { startHousekeeping } from './services/housekeeping.ts';
 import { hashPassword } from './services/passwords.ts';
 import { loadJwtSecret } from './services/secrets.ts';
 import { upsertAdmin } from './store/users.ts';
@@ -28,12 +29,15 @@ const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerReques
 redis?.on('error', () => {}); // reported by /ready; the rate limiter serves on without it
 const app = await buildApp({ config, pool: database.pool, redis, jwtSecret: loadJwtSecret(config), logger: { level: config.logLevel } });
 
+const stopHousekeeping = startHousekeeping(database.pool, (error) => app.log.error({ err: error }, 'housekeeping failed'));
+
 closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error');
   else app.log.info({ signal }, 'shutting down');
   // Stop accepting and let in-flight requests finish. A keep-alive socket whose last request ends
   // after close() began turns idle and would hold the server open for the keep-alive timeout,
   // so idle sockets are swept until the server is closed.
+  stopHousekeeping();
   const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
   await app.close();
   clearInterval(sweep);

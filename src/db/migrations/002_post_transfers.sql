@@ -193,6 +193,7 @@ begin
       f := t_from_pos[i]; t := t_to_pos[i];
       if a_is_wallet[f] and a_balance[f] - a_pending_out[f] < t_amount[i] then
         t_error[i] := 'insufficient_funds';
+        t_detail[i] := 'the available balance of the source wallet is less than the amount';
       else
         a_balance[f] := a_balance[f] - t_amount[i];
         a_version[f] := a_version[f] + 1;
