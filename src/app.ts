@@ -13,7 +13,9 @@ import { KassaError } from './ledger/errors.ts';
 import { registerAuthentication } from './http/auth.ts';
 import type { RouteContext } from './http/context.ts';
 import { registerErrorHandling } from './http/errors.ts';
+import { problem, sendProblem } from './http/problem.ts';
 import { InFlightKeys } from './http/idempotency.ts';
+import { registerInputGuard } from './http/inputGuard.ts';
 import { createMetrics } from './http/metrics.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { authRoutes } from './http/routes/auth.ts';
@@ -61,6 +63,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     bodyLimit: bodySizeMaxBytes,
     trustProxy: config.trustProxy,
     requestIdHeader: false,
+    // Errors raised before routing (a URL that does not decode) get problem details too.
+    frameworkErrors: (error, request, reply) => {
+      sendProblem(reply, problem('validation_failed', request.id, error.message));
+    },
     genReqId: (request: IncomingMessage) => {
       const incoming = request.headers['x-request-id'];
       return typeof incoming === 'string' && requestIdPattern.test(incoming) ? incoming : randomUUID();
@@ -68,6 +74,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   });
   app.setValidatorCompiler(validatorCompiler);
   registerErrorHandling(app);
+  registerInputGuard(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
