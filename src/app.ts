@@ -27,10 +27,15 @@ import { userRoutes } from './http/routes/users.ts';
 import { walletRoutes } from './http/routes/wallets.ts';
 import type { TransferWriter } from './services/moveMoney.ts';
 import { Tokens } from './services/tokens.ts';
+import { createCoalescingWriter } from './services/coalescer.ts';
 import { loadCurrencies } from './store/currencies.ts';
 import { postTransfers } from './store/transfers.ts';
 
 export const bodySizeMaxBytes = 1024 * 1024;
+/** Transfers in one coalesced write: large enough for a full batch request and then some. */
+export const ledgerBatchTransfersMax = 2_000;
+/** Money requests allowed to wait for a writer before new ones are refused with 503. */
+export const ledgerQueueMax = 20_000;
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface AppDependencies {
@@ -38,7 +43,7 @@ export interface AppDependencies {
   pool: Pool;
   jwtSecret: string;
   redis?: Redis | undefined;
-  /** How transfers reach the ledger; defaults to one write-function call per request. */
+  /** How transfers reach the ledger; defaults to the coalescer over the batch write function. */
   write?: TransferWriter | undefined;
   logger?: boolean | Record<string, unknown>;
 }
@@ -129,7 +134,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     pool,
     currencies: await loadCurrencies(pool),
     tokens,
-    write: deps.write ?? ((request) => postTransfers(pool, [request]).then((outcomes) => outcomes[0]!)),
+    write:
+      deps.write ??
+      createCoalescingWriter({
+        writeBatch: (requests) => postTransfers(pool, requests),
+        inFlightMax: config.ledgerWritersMax,
+        batchTransfersMax: ledgerBatchTransfersMax,
+        queueMax: ledgerQueueMax,
+      }),
     inFlight: new InFlightKeys(),
     metrics,
   };

@@ -1,0 +1,89 @@
+import type { PostOutcome, PostRequest } from '../ledger/transfer.ts';
+import { KassaError } from '../ledger/errors.ts';
+import type { TransferWriter } from './moveMoney.ts';
+
+export interface CoalescerOptions {
+  /** Writes one batch in one round trip and one commit (postTransfers). */
+  writeBatch: (requests: PostRequest[]) => Promise<PostOutcome[]>;
+  /** Batches written at once; more queue up and leave together. */
+  inFlightMax: number;
+  /** Transfers per batch (a batch request of 1,000 counts 1,000). */
+  batchTransfersMax: number;
+  /** Requests allowed to wait; past it a request is refused at once rather than queued forever. */
+  queueMax: number;
+}
+
+interface Waiting {
+  request: PostRequest;
+  resolve: (outcome: PostOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+// SQL errors in these classes mean the statement failed and nothing was committed: data
+// exceptions (22), integrity violations (23) and raised exceptions (P0). Anything else, such as a
+// lost connection, may have committed, so it is never retried here.
+const statementFailedClasses = ['22', '23', 'P0'];
+
+function statementFailed(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && statementFailedClasses.includes(code.slice(0, 2));
+}
+
+/**
+ * Gathers concurrent money requests into batches of the one write function, so one commit serves
+ * many callers and a hot account is locked once per batch. A lone request is written at once;
+ * while batches are in flight, arrivals wait and leave together as the next batch. Each caller
+ * gets its own outcome.
+ */
+export function createCoalescingWriter(options: CoalescerOptions): TransferWriter & { pending(): number } {
+  const queue: Waiting[] = [];
+  let inFlight = 0;
+
+  function takeBatch(): Waiting[] {
+    const batch: Waiting[] = [];
+    let transfers = 0;
+    while (queue.length > 0) {
+      const size = queue[0]!.request.transfers.length;
+      if (batch.length > 0 && transfers + size > options.batchTransfersMax) break;
+      batch.push(queue.shift()!);
+      transfers += size;
+    }
+    return batch;
+  }
+
+  async function write(batch: Waiting[]): Promise<void> {
+    try {
+      const outcomes = await options.writeBatch(batch.map((waiting) => waiting.request));
+      batch.forEach((waiting, index) => waiting.resolve(outcomes[index]!));
+    } catch (error) {
+      if (batch.length > 1 && statementFailed(error)) {
+        // One poisoned request must not fail its neighbours: write each on its own.
+        await Promise.all(batch.map((waiting) => write([waiting])));
+      } else {
+        for (const waiting of batch) waiting.reject(error);
+      }
+    }
+  }
+
+  function drain(): void {
+    while (inFlight < options.inFlightMax && queue.length > 0) {
+      const batch = takeBatch();
+      inFlight++;
+      void write(batch).finally(() => {
+        inFlight--;
+        drain();
+      });
+    }
+  }
+
+  const writer = (request: PostRequest): Promise<PostOutcome> => {
+    if (queue.length >= options.queueMax) {
+      return Promise.reject(new KassaError('unavailable', 'the ledger is at capacity; retry with the same Idempotency-Key'));
+    }
+    return new Promise<PostOutcome>((resolve, reject) => {
+      queue.push({ request, resolve, reject });
+      drain();
+    });
+  };
+  return Object.assign(writer, { pending: () => queue.length + inFlight });
+}
