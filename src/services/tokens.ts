@@ -21,6 +21,19 @@ export interface TokenPair {
   refresh_token: string;
 }
 
+/** Signs a short-lived access token; `Tokens` issues them, and the benchmark mints them in bulk. */
+export function signAccessToken(key: Uint8Array, caller: Caller): Promise<string> {
+  return new SignJWT({ role: caller.role })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(caller.userId)
+    .setIssuer(issuer)
+    .setAudience(audience)
+    .setIssuedAt()
+    .setJti(randomUUID())
+    .setExpirationTime(`${accessTokenLifetimeSeconds}s`)
+    .sign(key);
+}
+
 export class Tokens {
   readonly #key: Uint8Array;
   readonly #pool: Pool;
@@ -91,15 +104,7 @@ export class Tokens {
   }
 
   async #issueInFamily(caller: Caller, familyId: string): Promise<TokenPair> {
-    const accessToken = await new SignJWT({ role: caller.role })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(caller.userId)
-      .setIssuer(issuer)
-      .setAudience(audience)
-      .setIssuedAt()
-      .setJti(randomUUID())
-      .setExpirationTime(`${accessTokenLifetimeSeconds}s`)
-      .sign(this.#key);
+    const accessToken = await signAccessToken(this.#key, caller);
     const refreshToken = `rt_${randomBytes(32).toString('base64url')}`;
     await this.#pool.query(
       `insert into refresh_tokens (token_hash, family_id, user_id, expires_at) values ($1, $2, $3, now() + make_interval(secs => $4))`,

@@ -49,7 +49,7 @@ create table accounts (
   check ((kind = 'system') = (name is not null)),
   constraint accounts_wallet_floor check (kind = 'system' or balance - pending_out >= 0),
   check (pending_out >= 0 and pending_in >= 0)
-);
+) with (fillfactor = 70); -- room on each page for HOT updates: balances change, indexed columns never do
 create unique index accounts_wallet_key on accounts (user_id, currency) where kind = 'wallet';
 create unique index accounts_system_key on accounts (name) where kind = 'system';
 
@@ -82,11 +82,15 @@ create index transfers_from_account on transfers (from_account_id, seq);
 create index transfers_to_account on transfers (to_account_id, seq);
 
 -- Append-only. Entries are reached through their account, so the public id needs no index.
+-- No foreign keys: the write function creates each entry in the same statement batch as its
+-- transfer and under its account's lock, and per-row foreign-key checks cost a quarter of the
+-- write path (measured). Ledger verification proves what they would: every entry's account
+-- balance and chain, and every transfer's entries summing to zero.
 create table entries (
-  account_id uuid not null references accounts (id),
+  account_id uuid not null,
   version bigint not null check (version > 0),
   id uuid not null default gen_random_uuid(),
-  transfer_id uuid not null references transfers (id),
+  transfer_id uuid not null,
   amount numeric(38, 0) not null check (amount <> 0),
   balance_after numeric(38, 0) not null,
   created_at timestamptz not null,

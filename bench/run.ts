@@ -1,0 +1,186 @@
+// npm run bench [-- --duration 20 --connections 64 --soak]
+// Starts the production build against PostgreSQL (embedded, or DATABASE_URL), seeds 10,000 funded
+// wallets, drives the workloads with autocannon, measures the one-transaction-per-transfer
+// yardstick on the same machine, verifies the ledger, and writes bench/results/latest.json.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { createPool } from '../src/db/pool.ts';
+import { verifyLedger } from '../src/store/verify.ts';
+import { seed } from './seed.ts';
+import { drive, type LoadResult, type Workload } from './workloads.ts';
+import { prepareYardstick, runYardstick, type YardstickResult } from './yardstick.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '20' },
+    connections: { type: 'string', default: '64' },
+    wallets: { type: 'string', default: '10000' },
+    soak: { type: 'boolean', default: false },
+    workloads: { type: 'string', default: 'uniform,hot,batch' },
+  },
+});
+const durationSeconds = Number(args.duration);
+const connections = Number(args.connections);
+const walletCount = Number(args.wallets);
+const jwtSecret = 'benchmark-secret-benchmark-secret-benchmark';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** CPU seconds a process has used (user + system), from /proc. */
+function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
+}
+
+/** Busy and total CPU time of the whole machine, from /proc/stat. */
+function machineCpu(): { busy: number; total: number } {
+  const values = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = values[3]! + values[4]!;
+  const total = values.reduce((sum, value) => sum + value, 0);
+  return { busy: total - idle, total };
+}
+
+function rssMegabytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function startServer(databaseUrl: string): Promise<{ process: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', JWT_SECRET: jwtSecret, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000', NODE_ENV: 'production' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let attempt = 0; attempt < 150; attempt++) {
+    if ((await fetch(`${url}/ready`).catch(() => undefined))?.ok) return { process: child, url };
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error('the API did not become ready');
+}
+
+interface WorkloadReport extends LoadResult {
+  workload: Workload;
+  transfersPerSecond: number;
+  peakRssMb: number;
+  rssSamplesMb: number[];
+  /** Share of one core the API process used, and of the whole machine everything used. */
+  apiCpuPercentOfOneCore: number;
+  machineBusyPercent: number;
+}
+
+async function measure(server: { process: ChildProcess; url: string }, pool: pg.Pool, workload: Workload, seconds: number, seeded: Awaited<ReturnType<typeof seed>>): Promise<WorkloadReport> {
+  const count = async () => (await pool.query<{ count: bigint }>('select count(*) from transfers')).rows[0]!.count;
+  const before = await count();
+  const apiCpuBefore = processCpuSeconds(server.process.pid!);
+  const machineBefore = machineCpu();
+  const startedAt = performance.now();
+  const samples: number[] = [];
+  const sampler = setInterval(() => samples.push(rssMegabytes(server.process.pid!)), 1_000);
+  const load = await drive(server.url, workload, seeded, { durationSeconds: seconds, connections: workload === 'batch' ? 4 : connections });
+  clearInterval(sampler);
+  const elapsedSeconds = (performance.now() - startedAt) / 1_000;
+  const apiCpuPercentOfOneCore = Math.round(((processCpuSeconds(server.process.pid!) - apiCpuBefore) / elapsedSeconds) * 100);
+  const machineAfter = machineCpu();
+  const machineBusyPercent = Math.round(((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100);
+  const transfers = Number((await count()) - before);
+  return {
+    workload,
+    ...load,
+    transfersPerSecond: Math.round(transfers / seconds),
+    peakRssMb: Math.round(Math.max(...samples)),
+    rssSamplesMb: samples.map(Math.round),
+    apiCpuPercentOfOneCore,
+    machineBusyPercent,
+  };
+}
+
+const ratio = (value: number, yardstick: YardstickResult) => Math.round((value / yardstick.transfersPerSecond) * 10) / 10;
+
+async function main(): Promise<void> {
+  let embedded: EmbeddedDatabase | undefined;
+  let serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    embedded = await startEmbeddedPostgres({ dataDir: path.join(process.env.DATA_DIR ?? '.data', 'bench'), port: await freePort() });
+    serverUrl = embedded.url;
+  }
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query('drop database if exists kassa_bench with (force)');
+  await admin.query('create database kassa_bench');
+  await admin.end();
+  const benchUrl = new URL(serverUrl);
+  benchUrl.pathname = '/kassa_bench';
+  const pool = createPool({ connectionString: benchUrl.toString(), max: 4 });
+  await migrate(pool);
+  const { rows: settings } = await pool.query<{ version: string; synchronous_commit: string; fsync: string }>(
+    `select version(), current_setting('synchronous_commit') as synchronous_commit, current_setting('fsync') as fsync`,
+  );
+
+  console.log(`seeding ${walletCount} funded wallets …`);
+  const seeded = await seed(pool, jwtSecret, walletCount, 1_000_000_00n);
+  await pool.query('analyze'); // as after any bulk load: the planner should know the ledger's size
+  const server = await startServer(benchUrl.toString());
+  const reports: WorkloadReport[] = [];
+  const workloads = (args.soak ? ['uniform'] : args.workloads!.split(',')) as Workload[];
+  const seconds = args.soak ? 300 : durationSeconds;
+  for (const workload of workloads) {
+    console.log(`${workload}: ${seconds}s …`);
+    reports.push(await measure(server, pool, workload, seconds, seeded));
+  }
+  server.process.kill('SIGTERM');
+  await new Promise((resolve) => server.process.on('exit', resolve));
+
+  console.log('yardstick: one transaction per transfer …');
+  await prepareYardstick(pool, walletCount);
+  const yardstick = {
+    uniform: await runYardstick(benchUrl.toString(), { hot: false, accounts: walletCount, connections, durationSeconds: Math.min(seconds, 20) }),
+    hot: await runYardstick(benchUrl.toString(), { hot: true, accounts: walletCount, connections, durationSeconds: Math.min(seconds, 20) }),
+  };
+
+  const verification = await verifyLedger(pool);
+  await pool.end();
+  await embedded?.stop();
+
+  const result = {
+    measuredAt: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    database: { embedded: embedded !== undefined, version: settings[0]!.version.split(' on ')[0], synchronousCommit: settings[0]!.synchronous_commit, fsync: settings[0]!.fsync },
+    options: { durationSeconds: seconds, connections, wallets: walletCount, soak: args.soak },
+    workloads: reports.map((report) => ({
+      ...report,
+      ratioToYardstick: ratio(report.transfersPerSecond, report.workload === 'hot' ? yardstick.hot : yardstick.uniform),
+    })),
+    yardstick,
+    verification: { ok: verification.ok, mismatches: verification.mismatches.length, accountsChecked: verification.accountsChecked },
+  };
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync(`bench/results/${args.soak ? 'soak' : 'latest'}.json`, `${JSON.stringify(result, null, 2)}\n`);
+
+  console.log('\nworkload   transfers/s  p50 ms  p99 ms  x yardstick  peak RSS MB  API CPU %  machine %  statuses');
+  for (const report of result.workloads) {
+    console.log(
+      `${report.workload.padEnd(10)} ${String(report.transfersPerSecond).padStart(11)}  ${String(report.latencyP50Ms).padStart(6)}  ${String(report.latencyP99Ms).padStart(6)}  ${String(report.ratioToYardstick).padStart(11)}  ${String(report.peakRssMb).padStart(11)}  ${String(report.apiCpuPercentOfOneCore).padStart(9)}  ${String(report.machineBusyPercent).padStart(9)}  ${JSON.stringify(report.statuses)}${report.errors ? ` errors=${report.errors}` : ''}`,
+    );
+  }
+  console.log(`yardstick (${yardstick.uniform.client}, 1 tx/transfer): uniform ${Math.round(yardstick.uniform.transfersPerSecond)}/s, hot ${Math.round(yardstick.hot.transfersPerSecond)}/s`);
+  if (args.soak) console.log(`RSS over the soak (MB, per second): first ${reports[0]!.rssSamplesMb.slice(0, 5).join(' ')} … last ${reports[0]!.rssSamplesMb.slice(-5).join(' ')}`);
+  console.log(`ledger verification: ${verification.ok ? 'ok' : 'FAILED'} (${verification.mismatches.length} mismatches, ${verification.accountsChecked} accounts)`);
+  if (!verification.ok) process.exitCode = 1;
+}
+
+await main();
