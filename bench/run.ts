@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     wallets: { type: 'string', default: '10000' },
     soak: { type: 'boolean', default: false },
     workloads: { type: 'string', default: 'uniform,hot,batch' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const durationSeconds = Number(args.duration);
@@ -61,7 +62,8 @@ function rssMegabytes(pid: number): number {
 
 async function startServer(databaseUrl: string): Promise<{ process: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/main.js'], {
+  const profiling = args.profile ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profile'] : [];
+  const child = spawn(process.execPath, [...profiling, 'dist/main.js'], {
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', JWT_SECRET: jwtSecret, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000', NODE_ENV: 'production' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

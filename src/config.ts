@@ -101,6 +101,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     trustProxy: boolean(env, 'TRUST_PROXY', false),
     rateLimitPerMinute: count(env, 'RATE_LIMIT_PER_MINUTE', 1_200),
     loginAttemptsPer15Minutes: count(env, 'LOGIN_ATTEMPTS_PER_15_MINUTES', 10),
-    ledgerWritersMax: count(env, 'LEDGER_WRITERS', 4),
+    ledgerWritersMax: count(env, 'LEDGER_WRITERS', 1),
   });
 }

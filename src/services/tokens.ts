@@ -34,23 +34,40 @@ export function signAccessToken(key: Uint8Array, caller: Caller): Promise<string
     .sign(key);
 }
 
+/** Verified access tokens kept, so a client reusing its token is not re-verified on every request. */
+export const verifiedTokenCacheMax = 10_000;
+
 export class Tokens {
-  readonly #key: Uint8Array;
+  readonly #key: Uint8Array<ArrayBuffer>;
   readonly #pool: Pool;
+  // Imported once: handing jose the raw bytes made it import the key on every verification.
+  readonly #verifyKey: Promise<CryptoKey>;
+  // Exact token string → caller and expiry. Only tokens that verified are kept; expiry is checked
+  // on every hit; the oldest entry goes when the cache is full (a Map iterates in insertion order).
+  readonly #verified = new Map<string, { caller: Caller; expiresAtMs: number }>();
 
   constructor(secret: string, pool: Pool) {
     this.#key = new TextEncoder().encode(secret);
     this.#pool = pool;
+    this.#verifyKey = crypto.subtle.importKey('raw', this.#key, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
   }
 
   async verifyAccessToken(token: string): Promise<Caller> {
+    const cached = this.#verified.get(token);
+    if (cached) {
+      if (Date.now() < cached.expiresAtMs) return cached.caller;
+      this.#verified.delete(token);
+    }
     try {
-      const { payload } = await jwtVerify(token, this.#key, { algorithms: ['HS256'], issuer, audience, requiredClaims: ['sub', 'exp'] });
+      const { payload } = await jwtVerify(token, await this.#verifyKey, { algorithms: ['HS256'], issuer, audience, requiredClaims: ['sub', 'exp'] });
       const role = payload.role;
       if (typeof payload.sub !== 'string' || (role !== 'customer' && role !== 'operator' && role !== 'admin')) {
         throw new KassaError('unauthenticated', 'the access token is not valid');
       }
-      return { userId: payload.sub, role };
+      const caller: Caller = { userId: payload.sub, role };
+      if (this.#verified.size >= verifiedTokenCacheMax) this.#verified.delete(this.#verified.keys().next().value!);
+      this.#verified.set(token, { caller, expiresAtMs: payload.exp! * 1_000 });
+      return caller;
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) throw new KassaError('token_expired', 'the access token has expired; refresh it');
       if (error instanceof KassaError) throw error;
