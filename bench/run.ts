@@ -4,12 +4,11 @@
 // yardstick on the same machine, verifies the ledger, and writes bench/results/latest.json.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.ts';
+import { findFreePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createPool } from '../src/db/pool.ts';
 import { verifyLedger } from '../src/store/verify.ts';
@@ -32,15 +31,6 @@ const connections = Number(args.connections);
 const walletCount = Number(args.wallets);
 const jwtSecret = 'benchmark-secret-benchmark-secret-benchmark';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 /** CPU seconds a process has used (user + system), from /proc. */
 function processCpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -61,7 +51,7 @@ function rssMegabytes(pid: number): number {
 }
 
 async function startServer(databaseUrl: string): Promise<{ process: ChildProcess; url: string }> {
-  const port = await freePort();
+  const port = await findFreePort();
   const profiling = args.profile ? ['--cpu-prof', '--cpu-prof-dir=bench/results/profile'] : [];
   const child = spawn(process.execPath, [...profiling, 'dist/main.js'], {
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', JWT_SECRET: jwtSecret, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '100000000', NODE_ENV: 'production' },
@@ -117,7 +107,7 @@ async function main(): Promise<void> {
   let embedded: EmbeddedDatabase | undefined;
   let serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
-    embedded = await startEmbeddedPostgres({ dataDir: path.join(process.env.DATA_DIR ?? '.data', 'bench'), port: await freePort() });
+    embedded = await startEmbeddedPostgres({ dataDir: path.join(process.env.DATA_DIR ?? '.data', 'bench'), port: await findFreePort() });
     serverUrl = embedded.url;
   }
   const admin = new pg.Client({ connectionString: serverUrl });

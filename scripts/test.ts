@@ -3,9 +3,8 @@
 // each test file creates its own database on that server, so files run in parallel.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.ts';
+import { findFreePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.ts';
 
 function findTests(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
@@ -14,23 +13,12 @@ function findTests(dir: string): string[] {
     .sort();
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address() as net.AddressInfo;
-      server.close(() => resolve(address.port));
-    });
-  });
-}
-
 const filters = process.argv.slice(2);
 const files = [...findTests('src'), ...findTests('test')].filter((file) => filters.length === 0 || filters.some((f) => file.includes(f)));
 
 let embedded: EmbeddedDatabase | undefined;
 if (!process.env.DATABASE_URL) {
-  embedded = await startEmbeddedPostgres({ dataDir: path.join(process.env.DATA_DIR ?? '.data', 'test'), port: await freePort() });
+  embedded = await startEmbeddedPostgres({ dataDir: path.join(process.env.DATA_DIR ?? '.data', 'test'), port: await findFreePort() });
   process.env.DATABASE_URL = embedded.url;
   console.log(`test database: embedded PostgreSQL at ${embedded.url.replace(/:[^:@/]*@/, '@')}`);
 } else {

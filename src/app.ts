@@ -28,6 +28,7 @@ import { walletRoutes } from './http/routes/wallets.ts';
 import type { TransferWriter } from './services/moveMoney.ts';
 import { Tokens } from './services/tokens.ts';
 import { createCoalescingWriter } from './services/coalescer.ts';
+import { startHoldExpiry } from './services/holdExpiry.ts';
 import { loadCurrencies } from './store/currencies.ts';
 import { postTransfers } from './store/transfers.ts';
 
@@ -46,6 +47,8 @@ export interface AppDependencies {
   /** How transfers reach the ledger; defaults to the coalescer over the batch write function. */
   write?: TransferWriter | undefined;
   logger?: boolean | Record<string, unknown>;
+  /** Void expired holds in the background (the server does; tests call the sweep themselves). */
+  sweepExpiredHolds?: boolean | undefined;
 }
 
 /** Never log secrets: passwords, tokens, or national ids. */
@@ -145,6 +148,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     inFlight: new InFlightKeys(),
     metrics,
   };
+  if (deps.sweepExpiredHolds) {
+    const stop = startHoldExpiry(pool, ctx.write, (error) => app.log.error({ err: error }, 'expiring holds failed'));
+    app.addHook('onClose', async () => stop());
+  }
   await app.register(healthRoutes, { pool, redis: deps.redis });
   await app.register(userRoutes, ctx);
   await app.register(authRoutes, { ...ctx, loginLimit: { max: config.loginAttemptsPer15Minutes, timeWindow: '15 minutes' } });

@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
+import { findFreePort } from '../src/db/embedded.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 
 let db: TestDatabase;
@@ -12,18 +12,9 @@ let server: ChildProcess;
 let baseUrl: string;
 let output = '';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 before(async () => {
   db = await createTestDatabase();
-  const port = await freePort();
+  const port = await findFreePort();
   baseUrl = `http://127.0.0.1:${port}`;
   // The production build that `npm start` runs (npm test builds it first).
   server = spawn(process.execPath, ['--enable-source-maps', 'dist/main.js'], {

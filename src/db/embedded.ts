@@ -13,6 +13,18 @@ export interface EmbeddedOptions {
   log?: (line: string) => void;
 }
 
+/** A port on 127.0.0.1 that nothing listens on right now (for test and benchmark servers). */
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 /** Fails with one clear line when something else already listens on the port. */
 async function assertPortFree(port: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {

@@ -51,11 +51,17 @@ export function resultProblem(result: Extract<TransferResult, { ok: false }>, re
   return problem(code, requestId, result.detail);
 }
 
-/** Sends one transfer's result: 201 with the transfer, or its problem. */
-export function sendTransferResult(ctx: RouteContext, reply: FastifyReply, outcome: Settled, fallbackRequestId: string): TransferWire | FastifyReply {
+/** Sends one transfer's result: the transfer (201 when created), or its problem. */
+export function sendTransferResult(
+  ctx: RouteContext,
+  reply: FastifyReply,
+  outcome: Settled,
+  fallbackRequestId: string,
+  successStatus: 200 | 201 = 201,
+): TransferWire | FastifyReply {
   const result = outcome.results[0]!;
   if (result.ok) {
-    reply.code(201);
+    reply.code(successStatus);
     return renderTransfer(result.transfer, ctx.currencies);
   }
   const body = resultProblem(result, outcome.requestId ?? fallbackRequestId);

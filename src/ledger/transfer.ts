@@ -56,7 +56,20 @@ export interface TransferOrder {
   description?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   reference?: string | undefined;
+  /** Reserve the amount (pending) instead of posting it; it voids itself after the seconds given. */
+  hold?: { expiresInSeconds: number } | undefined;
 }
+
+/** Resolves a hold: capture posts all (or `amount`) of it, void and expire release it. */
+export interface HoldOrder {
+  kind: 'capture' | 'void' | 'expire';
+  transferId: string;
+  /** When set, the hold's source wallet must belong to this user. */
+  ownerId?: string | undefined;
+  amount?: bigint | undefined;
+}
+
+export type LedgerOrder = TransferOrder | HoldOrder;
 
 export interface IdempotencyClaim {
   scope: string;
@@ -71,7 +84,7 @@ export interface PostRequest {
   actorId?: string | undefined;
   /** The HTTP request id, stored with an idempotent response so that its replay is identical. */
   requestId?: string | undefined;
-  transfers: TransferOrder[];
+  transfers: LedgerOrder[];
 }
 
 export type TransferResult =

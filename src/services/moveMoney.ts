@@ -16,7 +16,13 @@ export interface MoneyInput {
   description?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   reference?: string | undefined;
+  hold?: boolean | undefined;
+  hold_expires_in?: number | undefined;
 }
+
+/** A hold voids itself after this long unless the request says otherwise (as card authorizations do). */
+export const holdExpiresInDefaultSeconds = 7 * 24 * 60 * 60;
+export const holdExpiresInMaxSeconds = 30 * 24 * 60 * 60;
 
 /** Checks what needs no database (currency known, amount valid at its scale) and builds the order. */
 export function buildOrder(
@@ -43,6 +49,12 @@ export function buildOrder(
     order.fromWalletId = input.from_wallet_id;
     order.toWalletId = input.to_wallet_id;
     order.toUsername = input.to_username;
+    if (input.hold_expires_in !== undefined && input.hold !== true) {
+      throw new KassaError('validation_failed', 'hold_expires_in applies only with hold: true', [
+        { pointer: '/hold_expires_in', detail: 'needs hold: true' },
+      ]);
+    }
+    if (input.hold === true) order.hold = { expiresInSeconds: input.hold_expires_in ?? holdExpiresInDefaultSeconds };
   } else if (kind === 'deposit') {
     order.toWalletId = input.wallet_id;
   } else {

@@ -54,18 +54,24 @@ function requestToJson(request: PostRequest): unknown {
     atomic: request.atomic ?? false,
     actor_id: request.actorId ?? null,
     request_id: request.requestId ?? null,
-    transfers: request.transfers.map((order) => ({
-      kind: order.kind,
-      from_wallet_id: order.fromWalletId ?? null,
-      to_wallet_id: order.toWalletId ?? null,
-      to_username: order.toUsername ?? null,
-      owner_id: order.ownerId ?? null,
-      amount: order.amount.toString(),
-      currency: order.currency,
-      description: order.description ?? null,
-      metadata: order.metadata ?? null,
-      reference: order.reference ?? null,
-    })),
+    transfers: request.transfers.map((order) =>
+      'transferId' in order
+        ? { kind: order.kind, transfer_id: order.transferId, owner_id: order.ownerId ?? null, amount: order.amount?.toString() ?? null }
+        : {
+            kind: order.kind,
+            from_wallet_id: order.fromWalletId ?? null,
+            to_wallet_id: order.toWalletId ?? null,
+            to_username: order.toUsername ?? null,
+            owner_id: order.ownerId ?? null,
+            amount: order.amount.toString(),
+            currency: order.currency,
+            description: order.description ?? null,
+            metadata: order.metadata ?? null,
+            reference: order.reference ?? null,
+            hold: order.hold !== undefined,
+            expires_in_seconds: order.hold?.expiresInSeconds ?? null,
+          },
+    ),
   };
 }
 

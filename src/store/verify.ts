@@ -1,7 +1,13 @@
 import type { Pool } from '../db/pool.ts';
 
 export interface Mismatch {
-  kind: 'currency_not_balanced' | 'balance_not_sum_of_entries' | 'entry_chain_broken' | 'transfer_not_balanced' | 'negative_wallet';
+  kind:
+    | 'currency_not_balanced'
+    | 'balance_not_sum_of_entries'
+    | 'entry_chain_broken'
+    | 'transfer_not_balanced'
+    | 'negative_wallet'
+    | 'pending_not_open_holds';
   account_id?: string;
   transfer_id?: string;
   currency?: string;
@@ -46,6 +52,13 @@ export async function verifyLedger(pool: Pool): Promise<Verification> {
      union all
      select id, 'negative_wallet', format('available balance %s', balance - pending_out)
        from accounts where kind = 'wallet' and balance - pending_out < 0
+     union all
+     select a.id, 'pending_not_open_holds',
+            format('pending out %s / in %s, open holds out %s / in %s', a.pending_out, a.pending_in, coalesce(held_out.total, 0), coalesce(held_in.total, 0))
+       from accounts a
+       left join (select from_account_id as id, sum(amount) as total from transfers where status = 'pending' group by 1) held_out on held_out.id = a.id
+       left join (select to_account_id as id, sum(amount) as total from transfers where status = 'pending' group by 1) held_in on held_in.id = a.id
+      where a.pending_out <> coalesce(held_out.total, 0) or a.pending_in <> coalesce(held_in.total, 0)
      limit ${mismatchesMax}`,
   );
   mismatches.push(...accounts.rows);

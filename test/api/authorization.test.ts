@@ -57,6 +57,8 @@ const routes: Route[] = [
   { method: 'POST', url: () => '/v1/transfers/batch', needs: 'operator', body: (s) => ({ transfers: [transfer(s)] }) },
   { method: 'GET', url: () => '/v1/transfers', needs: 'customer' },
   { method: 'GET', url: () => '/v1/transfers/00000000-0000-4000-8000-000000000000', needs: 'customer' },
+  { method: 'POST', url: () => '/v1/transfers/00000000-0000-4000-8000-000000000000/capture', needs: 'customer', body: () => ({}) },
+  { method: 'POST', url: () => '/v1/transfers/00000000-0000-4000-8000-000000000000/void', needs: 'customer', body: () => ({}) },
   { method: 'POST', url: () => '/v1/deposits', needs: 'operator', body: money },
   { method: 'POST', url: () => '/v1/withdrawals', needs: 'customer', body: money },
   { method: 'PATCH', url: (s) => `/v1/users/${s.userId}`, needs: 'admin', body: () => ({ role: 'customer' }) },

@@ -74,12 +74,15 @@ create table transfers (
   created_at timestamptz not null,
   updated_at timestamptz not null,
   check (from_account_id <> to_account_id),
+  check (status <> 'pending' or expires_at is not null), -- every open hold has a deadline
   -- Both sides must hold the transfer's currency: enforced by the database, not only in code.
   foreign key (from_account_id, currency) references accounts (id, currency),
   foreign key (to_account_id, currency) references accounts (id, currency)
 );
 create index transfers_from_account on transfers (from_account_id, seq);
 create index transfers_to_account on transfers (to_account_id, seq);
+-- The expiry sweeper reads open holds by deadline, from rows, never from memory.
+create index transfers_open_holds on transfers (expires_at) where status = 'pending';
 
 -- Append-only. Entries are reached through their account, so the public id needs no index.
 -- No foreign keys: the write function creates each entry in the same statement batch as its

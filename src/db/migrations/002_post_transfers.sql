@@ -3,20 +3,25 @@
 -- Input: a JSON array of requests (one per API call; coalescing puts many calls in one array):
 --   { "idempotency": {"scope", "key", "fingerprint"} | null, "atomic": bool, "actor_id": uuid | null,
 --     "request_id": text | null (kept in the stored response so that a replay is byte-identical),
---     "transfers": [{ "kind": "transfer"|"deposit"|"withdrawal", "from_wallet_id", "to_wallet_id",
---                     "to_username", "owner_id", "amount" (minor units, integer text), "currency",
---                     "description", "metadata", "reference" }] }
+--     "transfers": [item, ...] }
+--   where an item moves money:
+--     { "kind": "transfer"|"deposit"|"withdrawal", "from_wallet_id", "to_wallet_id", "to_username",
+--       "owner_id", "amount" (minor units, integer text), "currency", "description", "metadata",
+--       "reference", "hold" (transfers: reserve only), "expires_in_seconds" (with hold) }
+--   or resolves a hold: { "kind": "capture"|"void"|"expire", "transfer_id", "owner_id", "amount" (capture, optional) }.
 -- Output: one row per request: (request_index, outcome, response) where outcome is
 --   'applied' | 'replayed' | 'key_reused' | 'key_in_use' and response is {"request_id", "results": [...]},
---   one result per transfer: {"transfer": {...}} or {"error": {"code", "detail"}}.
+--   one result per item: {"transfer": {...}} or {"error": {"code", "detail"}}.
 --
 -- How it stays fast and safe:
 --   1. idempotency keys are claimed first (insert … on conflict do nothing): a concurrent duplicate
 --      waits for the first commit and then replays its stored response;
 --   2. every static check (existence, ownership, currency, same wallet) is one set-based query;
 --   3. all touched accounts are locked once, in ascending id order (no deadlock between batches);
---   4. transfers are applied in order against balances held in memory, so a hot account is
---      written once per batch instead of once per transfer;
+--      a hold is read only after its two accounts are locked, and every change to a hold locks
+--      them, so a hold resolves exactly once whatever the races;
+--   4. items are applied in order against balances held in memory, so a hot account is written
+--      once per batch instead of once per transfer;
 --   5. transfers, entries, account balances, outbox events and idempotency responses are
 --      written with one bulk statement each.
 create function kassa_post_transfers(p_requests jsonb)
@@ -35,24 +40,31 @@ declare
   r_stored jsonb[];
   r_atomic boolean[];
   r_failed boolean[];
-  r_first int[];           -- first transfer slot of the request
+  r_first int[];           -- first item slot of the request
   r_response jsonb[];
-  -- per transfer, flattened across requests in request order
+  -- per item, flattened across requests in request order
   t_request int[]; t_kind text[]; t_currency text[]; t_amount numeric[];
   t_from uuid[]; t_to uuid[]; t_from_pos int[]; t_to_pos int[];
   t_description text[]; t_metadata jsonb[]; t_reference text[]; t_actor uuid[];
+  t_hold boolean[]; t_expires_in int[]; t_ref uuid[];
   t_error text[]; t_detail text[];
-  t_id uuid[]; t_applied boolean[];
+  t_id uuid[]; t_applied boolean[]; t_posts boolean[];
+  t_status text[]; t_captured numeric[]; t_expires_at timestamptz[];
   t_from_version bigint[]; t_to_version bigint[]; t_from_balance numeric[]; t_to_balance numeric[];
   t_result jsonb[];
+  -- the referenced hold's state, read after the locks
+  h_status text[]; h_amount numeric[]; h_expires_at timestamptz[]; h_snapshot jsonb[];
   -- locked accounts, ascending id
-  a_id uuid[]; a_is_wallet boolean[]; a_balance numeric[]; a_pending_out numeric[];
+  a_id uuid[]; a_is_wallet boolean[]; a_balance numeric[]; a_pending_out numeric[]; a_pending_in numeric[];
   a_version bigint[]; a_dirty boolean[];
-  -- snapshot of account state at the start of an atomic request
-  s_balance numeric[]; s_version bigint[]; s_dirty boolean[];
+  -- state at the start of an atomic request
+  s_balance numeric[]; s_pending_out numeric[]; s_pending_in numeric[]; s_version bigint[]; s_dirty boolean[];
+  s_resolved uuid[];
+  v_resolved uuid[] := '{}';  -- holds resolved earlier in this batch
   v_claim record;
   v_existing record;
   n int; i int; j int; r int; f int; t int;
+  v_held numeric;
   v_current int := 0;
   v_account_ids uuid[];
 begin
@@ -89,13 +101,14 @@ begin
     end if;
   end loop;
 
-  -- 2. Flatten the transfers of the requests that will run and resolve every static check at once.
+  -- 2. Flatten the items of the requests that will run and resolve every static check at once.
   select array_agg(s.request order by s.slot), array_agg(s.kind order by s.slot),
          array_agg(s.currency order by s.slot), array_agg(s.amount order by s.slot),
          array_agg(s.from_id order by s.slot), array_agg(s.to_id order by s.slot),
          array_agg(s.description order by s.slot), array_agg(s.metadata order by s.slot),
          array_agg(s.reference order by s.slot), array_agg(s.actor order by s.slot),
-         array_agg(s.error order by s.slot),
+         array_agg(s.hold order by s.slot), array_agg(s.expires_in order by s.slot),
+         array_agg(s.ref order by s.slot), array_agg(s.error order by s.slot),
          array_agg(case s.error
                      when 'user_not_found' then format('no user named %s', s.to_username)
                      when 'wallet_not_found' then case when s.to_user_id is not null and s.to_id is null
@@ -105,12 +118,16 @@ begin
                      when 'invalid_amount' then 'amount must be a positive whole number of minor units'
                    end order by s.slot)
     into t_request, t_kind, t_currency, t_amount, t_from, t_to, t_description, t_metadata,
-         t_reference, t_actor, t_error, t_detail
+         t_reference, t_actor, t_hold, t_expires_in, t_ref, t_error, t_detail
     from (
       select q.*,
         case
-          when q.amount is null or q.amount <= 0 or q.amount <> trunc(q.amount) or q.amount > v_amount_max
-            then 'invalid_amount'
+          when q.is_hold_resolution then
+            case when q.ref is null or (q.owner is not null and q.owner is distinct from q.hold_owner) then 'transfer_not_found'
+                 when q.amount_text is not null and (q.amount is null or q.amount <= 0 or q.amount > v_amount_max) then 'invalid_amount'
+            end
+          when q.amount is null or q.amount <= 0 or q.amount > v_amount_max then 'invalid_amount'
+          when q.hold and (q.kind <> 'transfer' or coalesce(q.expires_in, 0) <= 0) then 'validation_failed'
           when q.system_id is null and q.kind <> 'transfer' then 'currency_not_found'
           when q.from_id is null then 'wallet_not_found'
           when q.owner is not null and q.owner is distinct from q.owner_of_user_side then 'wallet_not_found'
@@ -121,20 +138,27 @@ begin
         end as error
       from (
         select row_number() over (order by e.idx, x.slot) as slot, e.idx as request,
-               x.item->>'kind' as kind, x.item->>'currency' as currency,
+               x.item->>'kind' as kind, x.item->>'kind' in ('capture', 'void', 'expire') as is_hold_resolution,
+               coalesce(h.currency, x.item->>'currency') as currency,
+               x.item->>'amount' as amount_text,
                case when x.item->>'amount' ~ '^[0-9]{1,40}$' then (x.item->>'amount')::numeric end as amount,
                (x.item->>'owner_id')::uuid as owner,
                x.item->>'to_username' as to_username, tu.id as to_user_id,
                x.item->>'description' as description, x.item->'metadata' as metadata,
                x.item->>'reference' as reference, e.actor,
+               coalesce((x.item->>'hold')::boolean, false) as hold,
+               (x.item->>'expires_in_seconds')::int as expires_in,
+               h.id as ref, hf.user_id as hold_owner,
                sys.id as system_id,
-               case x.item->>'kind' when 'deposit' then sys.id else fw.id end as from_id,
+               case when h.id is not null then h.from_account_id
+                    when x.item->>'kind' = 'deposit' then sys.id else fw.id end as from_id,
                case x.item->>'kind' when 'deposit' then sys.currency else fw.currency end as from_currency,
-               case when x.item->>'kind' = 'withdrawal' then sys.id
-                    when x.item ? 'to_username' and x.item->>'to_username' is not null then uw.id
+               case when h.id is not null then h.to_account_id
+                    when x.item->>'kind' = 'withdrawal' then sys.id
+                    when x.item->>'to_username' is not null then uw.id
                     else tw.id end as to_id,
                case when x.item->>'kind' = 'withdrawal' then sys.currency
-                    when x.item ? 'to_username' and x.item->>'to_username' is not null then uw.currency
+                    when x.item->>'to_username' is not null then uw.currency
                     else tw.currency end as to_currency,
                case x.item->>'kind' when 'deposit' then tw.user_id else fw.user_id end as owner_of_user_side
           -- Requests are unpacked first (offset 0 keeps the planner from merging this in), so the
@@ -157,6 +181,9 @@ begin
                               where lower(username) = lower(x.item->>'to_username') limit 1) tu on true
           left join lateral (select id, currency from accounts
                               where user_id = tu.id and currency = (x.item->>'currency') and kind = 'wallet' limit 1) uw on true
+          left join lateral (select id, from_account_id, to_account_id, currency from transfers
+                              where id = (x.item->>'transfer_id')::uuid and kind = 'transfer' limit 1) h on true
+          left join lateral (select user_id from accounts where id = h.from_account_id limit 1) hf on true
       ) q
     ) s;
 
@@ -167,9 +194,9 @@ begin
     from unnest(t_from || t_to) id where id is not null;
   select array_agg(l.id order by l.id), array_agg(l.kind = 'wallet' order by l.id),
          array_agg(l.balance order by l.id), array_agg(l.pending_out order by l.id),
-         array_agg(l.version order by l.id)
-    into a_id, a_is_wallet, a_balance, a_pending_out, a_version
-    from (select a.id, a.kind, a.balance, a.pending_out, a.version
+         array_agg(l.pending_in order by l.id), array_agg(l.version order by l.id)
+    into a_id, a_is_wallet, a_balance, a_pending_out, a_pending_in, a_version
+    from (select a.id, a.kind, a.balance, a.pending_out, a.pending_in, a.version
             from accounts a
            where a.id = any(v_account_ids)
            order by a.id
@@ -183,8 +210,25 @@ begin
     left join unnest(a_id) with ordinality fp(id, pos) on fp.id = u.from_id
     left join unnest(a_id) with ordinality tp(id, pos) on tp.id = u.to_id;
 
+  -- Holds as they are now that their accounts are locked.
+  select array_agg(h.status order by u.slot), array_agg(h.amount order by u.slot),
+         array_agg(h.expires_at order by u.slot), array_agg(h.snapshot order by u.slot)
+    into h_status, h_amount, h_expires_at, h_snapshot
+    from unnest(t_ref) with ordinality u(id, slot)
+    left join lateral (
+      select t.status, t.amount, t.expires_at,
+             jsonb_build_object('id', t.id, 'kind', t.kind, 'from_wallet_id', t.from_account_id,
+               'to_wallet_id', t.to_account_id, 'amount', t.amount::text, 'currency', t.currency,
+               'description', t.description, 'metadata', t.metadata, 'reference', t.reference,
+               'expires_at', t.expires_at, 'hash', null, 'created_at', t.created_at) as snapshot
+        from transfers t where t.id = u.id limit 1) h on true;
+
   t_id := array_fill(null::uuid, array[n]);
   t_applied := array_fill(false, array[n]);
+  t_posts := array_fill(false, array[n]);
+  t_status := array_fill(null::text, array[n]);
+  t_captured := array_fill(null::numeric, array[n]);
+  t_expires_at := array_fill(null::timestamptz, array[n]);
   t_from_version := array_fill(null::bigint, array[n]);
   t_to_version := array_fill(null::bigint, array[n]);
   t_from_balance := array_fill(null::numeric, array[n]);
@@ -199,40 +243,85 @@ begin
       v_current := r;
       r_first[r] := i;
       if r_atomic[r] then
-        s_balance := a_balance; s_version := a_version; s_dirty := a_dirty;
+        s_balance := a_balance; s_pending_out := a_pending_out; s_pending_in := a_pending_in;
+        s_version := a_version; s_dirty := a_dirty; s_resolved := v_resolved;
       end if;
     end if;
+    f := t_from_pos[i]; t := t_to_pos[i];
 
     if r_failed[r] then
       if t_error[i] is null then
         t_error[i] := 'batch_aborted';
         t_detail[i] := 'another transfer of this atomic batch failed';
       end if;
-    elsif t_error[i] is null then
-      f := t_from_pos[i]; t := t_to_pos[i];
-      if a_is_wallet[f] and a_balance[f] - a_pending_out[f] < t_amount[i] then
-        t_error[i] := 'insufficient_funds';
-        t_detail[i] := 'the available balance of the source wallet is less than the amount';
+    elsif t_error[i] is not null then
+      null;
+    elsif t_kind[i] in ('capture', 'void', 'expire') then
+      if h_status[i] <> 'pending' or t_ref[i] = any(v_resolved) then
+        t_error[i] := 'transfer_not_pending';
+        t_detail[i] := 'the hold was already captured or voided';
+      elsif t_kind[i] = 'expire' and h_expires_at[i] > v_now then
+        t_error[i] := 'transfer_not_pending';
+        t_detail[i] := 'the hold has not expired';
+      elsif t_kind[i] = 'capture' and h_expires_at[i] <= v_now then
+        t_error[i] := 'hold_expired';
+        t_detail[i] := 'the hold expired before it was captured';
+      elsif t_kind[i] = 'capture' and coalesce(t_amount[i], h_amount[i]) > h_amount[i] then
+        t_error[i] := 'amount_exceeds_hold';
+        t_detail[i] := 'a capture can be at most the amount held';
+      else
+        -- Release the reservation; a capture then posts all or part of it, the rest stays put.
+        v_held := h_amount[i];
+        a_pending_out[f] := a_pending_out[f] - v_held;
+        a_pending_in[t] := a_pending_in[t] - v_held;
+        a_dirty[f] := true; a_dirty[t] := true;
+        t_id[i] := t_ref[i];
+        t_applied[i] := true;
+        v_resolved := v_resolved || t_ref[i];
+        if t_kind[i] = 'capture' then
+          t_amount[i] := coalesce(t_amount[i], v_held);
+          a_balance[f] := a_balance[f] - t_amount[i];
+          a_balance[t] := a_balance[t] + t_amount[i];
+          a_version[f] := a_version[f] + 1; a_version[t] := a_version[t] + 1;
+          t_posts[i] := true;
+          t_status[i] := 'posted'; t_captured[i] := t_amount[i];
+        else
+          t_status[i] := 'voided'; t_captured[i] := 0;
+        end if;
+      end if;
+    elsif a_is_wallet[f] and a_balance[f] - a_pending_out[f] < t_amount[i] then
+      t_error[i] := 'insufficient_funds';
+      t_detail[i] := 'the available balance of the source wallet is less than the amount';
+    else
+      t_id[i] := gen_random_uuid();
+      t_applied[i] := true;
+      a_dirty[f] := true; a_dirty[t] := true;
+      if t_hold[i] then
+        -- Reserve only: available drops at once, balances move on capture.
+        a_pending_out[f] := a_pending_out[f] + t_amount[i];
+        a_pending_in[t] := a_pending_in[t] + t_amount[i];
+        t_status[i] := 'pending'; t_captured[i] := 0;
+        t_expires_at[i] := v_now + make_interval(secs => t_expires_in[i]);
       else
         a_balance[f] := a_balance[f] - t_amount[i];
-        a_version[f] := a_version[f] + 1;
-        a_dirty[f] := true;
         a_balance[t] := a_balance[t] + t_amount[i];
-        a_version[t] := a_version[t] + 1;
-        a_dirty[t] := true;
-        t_id[i] := gen_random_uuid();
-        t_applied[i] := true;
-        t_from_version[i] := a_version[f]; t_from_balance[i] := a_balance[f];
-        t_to_version[i] := a_version[t];   t_to_balance[i] := a_balance[t];
+        a_version[f] := a_version[f] + 1; a_version[t] := a_version[t] + 1;
+        t_posts[i] := true;
+        t_status[i] := 'posted'; t_captured[i] := t_amount[i];
       end if;
+    end if;
+    if t_posts[i] then
+      t_from_version[i] := a_version[f]; t_from_balance[i] := a_balance[f];
+      t_to_version[i] := a_version[t];   t_to_balance[i] := a_balance[t];
     end if;
 
     if t_error[i] is not null and r_atomic[r] and not r_failed[r] then
       -- All or nothing: restore the balances and undo what this request applied so far.
       r_failed[r] := true;
-      a_balance := s_balance; a_version := s_version; a_dirty := s_dirty;
+      a_balance := s_balance; a_pending_out := s_pending_out; a_pending_in := s_pending_in;
+      a_version := s_version; a_dirty := s_dirty; v_resolved := s_resolved;
       for j in r_first[r] .. i - 1 loop
-        t_applied[j] := false; t_id[j] := null;
+        t_applied[j] := false; t_posts[j] := false; t_id[j] := null;
         t_error[j] := 'batch_aborted';
         t_detail[j] := 'another transfer of this atomic batch failed';
       end loop;
@@ -241,14 +330,17 @@ begin
 
   -- 5. Results, then every write in bulk.
   for i in 1 .. n loop
-    if t_applied[i] then
+    if t_applied[i] and t_ref[i] is not null then
+      t_result[i] := jsonb_build_object('transfer', h_snapshot[i] || jsonb_build_object(
+        'status', t_status[i], 'captured_amount', t_captured[i]::text, 'updated_at', v_now));
+    elsif t_applied[i] then
       t_result[i] := jsonb_build_object('transfer', jsonb_build_object(
-        'id', t_id[i], 'kind', t_kind[i], 'status', 'posted',
+        'id', t_id[i], 'kind', t_kind[i], 'status', t_status[i],
         'from_wallet_id', case when t_kind[i] = 'deposit' then null else t_from[i] end,
         'to_wallet_id', case when t_kind[i] = 'withdrawal' then null else t_to[i] end,
-        'amount', t_amount[i]::text, 'captured_amount', t_amount[i]::text, 'currency', t_currency[i],
+        'amount', t_amount[i]::text, 'captured_amount', t_captured[i]::text, 'currency', t_currency[i],
         'description', t_description[i], 'metadata', t_metadata[i], 'reference', t_reference[i],
-        'expires_at', null, 'hash', null, 'created_at', v_now, 'updated_at', v_now));
+        'expires_at', t_expires_at[i], 'hash', null, 'created_at', v_now, 'updated_at', v_now));
     else
       t_result[i] := jsonb_build_object('error', jsonb_strip_nulls(jsonb_build_object(
         'code', t_error[i], 'detail', t_detail[i])));
@@ -256,36 +348,47 @@ begin
   end loop;
 
   insert into transfers (id, kind, status, from_account_id, to_account_id, currency, amount,
-                         captured_amount, description, metadata, reference, created_by,
+                         captured_amount, description, metadata, reference, expires_at, created_by,
                          created_at, updated_at)
-  select u.id, u.kind, 'posted', u.from_id, u.to_id, u.currency, u.amount, u.amount,
-         u.description, u.metadata, u.reference, u.actor, v_now, v_now
-    from unnest(t_id, t_kind, t_from, t_to, t_currency, t_amount, t_description, t_metadata,
-                t_reference, t_actor, t_applied)
-         as u(id, kind, from_id, to_id, currency, amount, description, metadata, reference, actor, applied)
-   where u.applied;
+  select u.id, u.kind, u.status, u.from_id, u.to_id, u.currency, u.amount, u.captured,
+         u.description, u.metadata, u.reference, u.expires_at, u.actor, v_now, v_now
+    from unnest(t_id, t_kind, t_status, t_from, t_to, t_currency, t_amount, t_captured, t_description,
+                t_metadata, t_reference, t_expires_at, t_actor, t_applied, t_ref)
+         as u(id, kind, status, from_id, to_id, currency, amount, captured, description, metadata,
+              reference, expires_at, actor, applied, ref)
+   where u.applied and u.ref is null;
+
+  update transfers h
+     set status = u.status, captured_amount = u.captured, updated_at = v_now
+    from unnest(t_ref, t_status, t_captured, t_applied) as u(ref, status, captured, applied)
+   where u.applied and u.ref is not null and h.id = u.ref;
 
   insert into entries (account_id, version, transfer_id, amount, balance_after, created_at)
   select side.account_id, side.version, u.id, side.amount, side.balance_after, v_now
     from unnest(t_id, t_from, t_to, t_amount, t_from_version, t_to_version, t_from_balance,
-                t_to_balance, t_applied)
-         as u(id, from_id, to_id, amount, from_version, to_version, from_balance, to_balance, applied)
+                t_to_balance, t_posts)
+         as u(id, from_id, to_id, amount, from_version, to_version, from_balance, to_balance, posts)
     cross join lateral (values (u.from_id, u.from_version, -u.amount, u.from_balance),
                                (u.to_id, u.to_version, u.amount, u.to_balance))
          as side(account_id, version, amount, balance_after)
-   where u.applied;
+   where u.posts;
 
   update accounts a
-     set balance = s.balance, version = s.version, updated_at = v_now
-    from unnest(a_id, a_balance, a_version, a_dirty) as s(id, balance, version, dirty)
+     set balance = s.balance, pending_out = s.pending_out, pending_in = s.pending_in,
+         version = s.version, updated_at = v_now
+    from unnest(a_id, a_balance, a_pending_out, a_pending_in, a_version, a_dirty)
+         as s(id, balance, pending_out, pending_in, version, dirty)
    where a.id = s.id and s.dirty;
 
   insert into outbox (type, wallet_ids, data)
-  select u.kind || '.created',
+  select case when u.ref is null then u.kind || '.created'
+              when u.status = 'posted' then 'transfer.posted'
+              else 'transfer.voided' end,
          array_remove(array[case when u.kind = 'deposit' then null else u.from_id end,
                             case when u.kind = 'withdrawal' then null else u.to_id end], null),
          u.result->'transfer'
-    from unnest(t_kind, t_from, t_to, t_result, t_applied) as u(kind, from_id, to_id, result, applied)
+    from unnest(t_kind, t_from, t_to, t_result, t_applied, t_ref, t_status)
+         as u(kind, from_id, to_id, result, applied, ref, status)
    where u.applied;
 
   select array_agg(jsonb_build_object('request_id', p_requests->(q.idx - 1)->'request_id',

@@ -1,7 +1,7 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { type TypeBoxTypeProvider, Type } from '@fastify/type-provider-typebox';
 import { KassaError } from '../../ledger/errors.ts';
-import { buildOrder, runBatch, type BatchItem } from '../../services/moveMoney.ts';
+import { buildOrder, holdExpiresInMaxSeconds, runBatch, type BatchItem } from '../../services/moveMoney.ts';
 import { getTransfer, listTransfers } from '../../store/transfers.ts';
 import { listUserWalletIds } from '../../store/wallets.ts';
 import { walletForCaller } from '../access.ts';
@@ -10,7 +10,8 @@ import type { RouteContext } from '../context.ts';
 import { idempotencyClaim } from '../idempotency.ts';
 import { resultProblem, runIdempotent, sendTransferResult } from '../money.ts';
 import { decodeIntegerCursor, encodeCursor } from '../pagination.ts';
-import { renderTransfer } from '../render.ts';
+import { renderTransfer, scaleOf } from '../render.ts';
+import { parsePositiveAmount } from '../../ledger/money.ts';
 import {
   AmountInput, CurrencyCode, IdempotencyHeaders, IdParams, Metadata, PageQuery, ProblemSchema, TransferSchema, Uuid, listOf, problemResponses,
 } from '../schemas.ts';
@@ -27,6 +28,10 @@ const TransferBody = Type.Object(
     description: Type.Optional(Type.String({ maxLength: 500 })),
     metadata: Type.Optional(Metadata),
     reference: Type.Optional(Type.String({ maxLength: 255 })),
+    hold: Type.Optional(Type.Boolean({ description: 'Reserve the amount (status `pending`) until captured or voided' })),
+    hold_expires_in: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: holdExpiresInMaxSeconds, description: 'Seconds until an uncaptured hold voids itself (default 7 days)' }),
+    ),
   },
   { additionalProperties: false, description: 'Give exactly one of `to_wallet_id` and `to_username`' },
 );
@@ -101,6 +106,56 @@ export const transferRoutes: FastifyPluginAsync<RouteContext> = async (base, ctx
       }),
     };
   });
+
+  async function resolveHold(action: 'capture' | 'void', request: FastifyRequest, reply: FastifyReply, transferId: string, amountText: string | undefined) {
+    const caller = requireCaller(request);
+    const claim = idempotencyClaim(request, caller.userId);
+    const found = await getTransfer(ctx.pool, transferId);
+    const mayResolve = found && (isOperator(caller) || found.fromUserId === caller.userId);
+    if (!found || !mayResolve) throw new KassaError('transfer_not_found', `no transfer ${transferId}`);
+    let amount: bigint | undefined;
+    if (amountText !== undefined) {
+      const parsed = parsePositiveAmount(amountText, scaleOf(ctx.currencies, found.transfer.currency));
+      if (!parsed.ok) throw new KassaError('invalid_amount', parsed.reason, [{ pointer: '/amount', detail: parsed.reason }]);
+      amount = parsed.minor;
+    }
+    const order = { kind: action, transferId: found.transfer.id, ownerId: isOperator(caller) ? undefined : caller.userId, amount };
+    const outcome = await runIdempotent(ctx, request, reply, claim, (idempotency) =>
+      ctx.write({ idempotency, actorId: caller.userId, requestId: request.id, transfers: [order] }),
+    );
+    return outcome ? sendTransferResult(ctx, reply, outcome, request.id, 200) : reply;
+  }
+
+  // Both may be sent without a body (a plain `curl -X POST`); that means `{}`.
+  const emptyBodyIsObject = async (request: FastifyRequest) => {
+    request.body ??= {};
+  };
+
+  app.post('/v1/transfers/:id/capture', {
+    config: { access: 'customer' },
+    preValidation: emptyBodyIsObject,
+    schema: {
+      summary: 'Post a held transfer, all of it or part (the rest is released)',
+      tags: ['holds'],
+      headers: IdempotencyHeaders,
+      params: IdParams,
+      body: Type.Object({ amount: Type.Optional(AmountInput) }, { additionalProperties: false, description: 'Omit `amount` to capture all of the hold' }),
+      response: { 200: TransferSchema, ...problemResponses(400, 404, 409, 413, 422) },
+    },
+  }, (request, reply) => resolveHold('capture', request, reply, request.params.id, request.body.amount));
+
+  app.post('/v1/transfers/:id/void', {
+    config: { access: 'customer' },
+    preValidation: emptyBodyIsObject,
+    schema: {
+      summary: 'Release a held transfer',
+      tags: ['holds'],
+      headers: IdempotencyHeaders,
+      params: IdParams,
+      body: Type.Object({}, { additionalProperties: false }),
+      response: { 200: TransferSchema, ...problemResponses(400, 404, 409, 413, 422) },
+    },
+  }, (request, reply) => resolveHold('void', request, reply, request.params.id, undefined));
 
   app.get('/v1/transfers', {
     config: { access: 'customer' },
