@@ -22,6 +22,7 @@ import { authRoutes } from './http/routes/auth.ts';
 import { currencyRoutes } from './http/routes/currencies.ts';
 import { fundsRoutes } from './http/routes/funds.ts';
 import { healthRoutes } from './http/routes/health.ts';
+import { ledgerRoutes } from './http/routes/ledger.ts';
 import { transferRoutes } from './http/routes/transfers.ts';
 import { userRoutes } from './http/routes/users.ts';
 import { walletRoutes } from './http/routes/wallets.ts';
@@ -159,5 +160,6 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(walletRoutes, ctx);
   await app.register(transferRoutes, ctx);
   await app.register(fundsRoutes, ctx);
+  await app.register(ledgerRoutes, ctx);
   return app;
 }

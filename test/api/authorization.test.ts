@@ -62,6 +62,7 @@ const routes: Route[] = [
   { method: 'POST', url: () => '/v1/deposits', needs: 'operator', body: money },
   { method: 'POST', url: () => '/v1/withdrawals', needs: 'customer', body: money },
   { method: 'PATCH', url: (s) => `/v1/users/${s.userId}`, needs: 'admin', body: () => ({ role: 'customer' }) },
+  { method: 'GET', url: () => '/v1/ledger/verify', needs: 'operator' },
   { method: 'GET', url: () => '/health', needs: 'anonymous' },
   { method: 'GET', url: () => '/ready', needs: 'anonymous' },
   { method: 'GET', url: () => '/metrics', needs: 'anonymous' },
