@@ -56,6 +56,7 @@ export function renderTransfer(transfer: Transfer, currencies: Currencies): Tran
     reference: transfer.reference,
     expires_at: transfer.expiresAt?.toISOString() ?? null,
     hash: transfer.hash,
+    reverses_transfer_id: transfer.reversesTransferId,
     created_at: transfer.createdAt.toISOString(),
     updated_at: transfer.updatedAt.toISOString(),
   };

@@ -78,6 +78,7 @@ export const TransferSchema = Type.Object(
     reference: nullable(Type.String()),
     expires_at: nullable(Timestamp),
     hash: nullable(Type.String()),
+    reverses_transfer_id: nullable(Uuid),
     created_at: Timestamp,
     updated_at: Timestamp,
   },

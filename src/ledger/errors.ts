@@ -20,6 +20,7 @@ export const errorCatalogue = {
   wallet_exists: { status: 409, title: 'Wallet already exists' },
   idempotency_key_in_use: { status: 409, title: 'Idempotency key in use' },
   transfer_not_pending: { status: 409, title: 'Transfer is not pending' },
+  transfer_not_posted: { status: 409, title: 'Transfer is not posted' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   insufficient_funds: { status: 422, title: 'Insufficient funds' },
   currency_mismatch: { status: 422, title: 'Currency mismatch' },

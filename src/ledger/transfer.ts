@@ -17,6 +17,8 @@ export interface Transfer {
   reference: string | null;
   expiresAt: Date | null;
   hash: string | null;
+  /** For a reversal: the transfer it reverses. */
+  reversesTransferId: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -69,7 +71,15 @@ export interface HoldOrder {
   amount?: bigint | undefined;
 }
 
-export type LedgerOrder = TransferOrder | HoldOrder;
+/** Reverses a posted transfer, all of what is left of it or `amount`, as a new transfer. */
+export interface ReversalOrder {
+  kind: 'reversal';
+  transferId: string;
+  amount?: bigint | undefined;
+  reason: string;
+}
+
+export type LedgerOrder = TransferOrder | HoldOrder | ReversalOrder;
 
 export interface IdempotencyClaim {
   scope: string;

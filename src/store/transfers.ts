@@ -16,6 +16,7 @@ interface TransferSnapshot {
   reference: string | null;
   expires_at: string | null;
   hash: string | null;
+  reverses_transfer_id?: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -38,6 +39,7 @@ export function transferFromSnapshot(snapshot: TransferSnapshot): Transfer {
     reference: snapshot.reference,
     expiresAt: snapshot.expires_at === null ? null : new Date(snapshot.expires_at),
     hash: snapshot.hash,
+    reversesTransferId: snapshot.reverses_transfer_id ?? null,
     createdAt: new Date(snapshot.created_at),
     updatedAt: new Date(snapshot.updated_at),
   };
@@ -56,7 +58,13 @@ function requestToJson(request: PostRequest): unknown {
     request_id: request.requestId ?? null,
     transfers: request.transfers.map((order) =>
       'transferId' in order
-        ? { kind: order.kind, transfer_id: order.transferId, owner_id: order.ownerId ?? null, amount: order.amount?.toString() ?? null }
+        ? {
+            kind: order.kind,
+            transfer_id: order.transferId,
+            owner_id: 'ownerId' in order ? (order.ownerId ?? null) : null,
+            amount: order.amount?.toString() ?? null,
+            description: 'reason' in order ? order.reason : null,
+          }
         : {
             kind: order.kind,
             from_wallet_id: order.fromWalletId ?? null,
@@ -97,10 +105,10 @@ export async function postTransfers(pool: Pool, requests: PostRequest[]): Promis
 
 const transferColumns = `
   t.id, t.kind, t.status,
-  case when t.kind = 'deposit' then null else t.from_account_id end as from_wallet_id,
-  case when t.kind = 'withdrawal' then null else t.to_account_id end as to_wallet_id,
+  case when exists (select 1 from accounts a where a.id = t.from_account_id and a.kind = 'wallet') then t.from_account_id end as from_wallet_id,
+  case when exists (select 1 from accounts a where a.id = t.to_account_id and a.kind = 'wallet') then t.to_account_id end as to_wallet_id,
   t.amount, t.captured_amount, t.currency, t.description, t.metadata, t.reference,
-  t.expires_at, null::text as hash, t.created_at, t.updated_at, t.seq`;
+  t.expires_at, null::text as hash, t.reverses_transfer_id, t.created_at, t.updated_at, t.seq`;
 
 interface TransferRow {
   id: string;
@@ -116,6 +124,7 @@ interface TransferRow {
   reference: string | null;
   expires_at: Date | null;
   hash: string | null;
+  reverses_transfer_id: string | null;
   created_at: Date;
   updated_at: Date;
   seq: bigint;
@@ -136,6 +145,7 @@ function transferFromRow(row: TransferRow): Transfer {
     reference: row.reference,
     expiresAt: row.expires_at,
     hash: row.hash,
+    reversesTransferId: row.reverses_transfer_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -70,11 +70,17 @@ create table transfers (
   metadata jsonb,
   reference text,
   expires_at timestamptz,
+  -- Corrections are new transfers: a reversal names its original, and the original counts what
+  -- was reversed, which can never exceed what was posted.
+  reverses_transfer_id uuid references transfers (id),
+  reversed_amount numeric(38, 0) not null default 0,
   created_by uuid,
   created_at timestamptz not null,
   updated_at timestamptz not null,
   check (from_account_id <> to_account_id),
   check (status <> 'pending' or expires_at is not null), -- every open hold has a deadline
+  check (reversed_amount between 0 and captured_amount),
+  check ((kind = 'reversal') = (reverses_transfer_id is not null)),
   -- Both sides must hold the transfer's currency: enforced by the database, not only in code.
   foreign key (from_account_id, currency) references accounts (id, currency),
   foreign key (to_account_id, currency) references accounts (id, currency)

@@ -8,7 +8,8 @@
 --     { "kind": "transfer"|"deposit"|"withdrawal", "from_wallet_id", "to_wallet_id", "to_username",
 --       "owner_id", "amount" (minor units, integer text), "currency", "description", "metadata",
 --       "reference", "hold" (transfers: reserve only), "expires_in_seconds" (with hold) }
---   or resolves a hold: { "kind": "capture"|"void"|"expire", "transfer_id", "owner_id", "amount" (capture, optional) }.
+--   or resolves a hold: { "kind": "capture"|"void"|"expire", "transfer_id", "owner_id", "amount" (capture, optional) },
+--   or reverses a posted transfer: { "kind": "reversal", "transfer_id", "amount" (optional: all that is left), "description" }.
 -- Output: one row per request: (request_index, outcome, response) where outcome is
 --   'applied' | 'replayed' | 'key_reused' | 'key_in_use' and response is {"request_id", "results": [...]},
 --   one result per item: {"transfer": {...}} or {"error": {"code", "detail"}}.
@@ -53,7 +54,7 @@ declare
   t_from_version bigint[]; t_to_version bigint[]; t_from_balance numeric[]; t_to_balance numeric[];
   t_result jsonb[];
   -- the referenced hold's state, read after the locks
-  h_status text[]; h_amount numeric[]; h_expires_at timestamptz[]; h_snapshot jsonb[];
+  h_status text[]; h_amount numeric[]; h_expires_at timestamptz[]; h_snapshot jsonb[]; h_reversible numeric[];
   -- locked accounts, ascending id
   a_id uuid[]; a_is_wallet boolean[]; a_balance numeric[]; a_pending_out numeric[]; a_pending_in numeric[];
   a_version bigint[]; a_dirty boolean[];
@@ -65,6 +66,8 @@ declare
   v_existing record;
   n int; i int; j int; r int; f int; t int;
   v_held numeric;
+  v_reversible numeric;
+  v_post boolean;
   v_current int := 0;
   v_account_ids uuid[];
 begin
@@ -122,8 +125,9 @@ begin
     from (
       select q.*,
         case
-          when q.is_hold_resolution then
-            case when q.ref is null or (q.owner is not null and q.owner is distinct from q.hold_owner) then 'transfer_not_found'
+          when q.is_hold_resolution or q.kind = 'reversal' then
+            case when q.ref is null or (q.owner is not null and q.owner is distinct from q.hold_owner)
+                      or (q.is_hold_resolution and q.ref_kind <> 'transfer') or q.ref_kind = 'reversal' then 'transfer_not_found'
                  when q.amount_text is not null and (q.amount is null or q.amount <= 0 or q.amount > v_amount_max) then 'invalid_amount'
             end
           when q.amount is null or q.amount <= 0 or q.amount > v_amount_max then 'invalid_amount'
@@ -148,12 +152,14 @@ begin
                x.item->>'reference' as reference, e.actor,
                coalesce((x.item->>'hold')::boolean, false) as hold,
                (x.item->>'expires_in_seconds')::int as expires_in,
-               h.id as ref, hf.user_id as hold_owner,
+               h.id as ref, h.kind as ref_kind, hf.user_id as hold_owner,
                sys.id as system_id,
-               case when h.id is not null then h.from_account_id
+               case when x.item->>'kind' = 'reversal' then h.to_account_id
+                    when h.id is not null then h.from_account_id
                     when x.item->>'kind' = 'deposit' then sys.id else fw.id end as from_id,
                case x.item->>'kind' when 'deposit' then sys.currency else fw.currency end as from_currency,
-               case when h.id is not null then h.to_account_id
+               case when x.item->>'kind' = 'reversal' then h.from_account_id
+                    when h.id is not null then h.to_account_id
                     when x.item->>'kind' = 'withdrawal' then sys.id
                     when x.item->>'to_username' is not null then uw.id
                     else tw.id end as to_id,
@@ -181,8 +187,8 @@ begin
                               where lower(username) = lower(x.item->>'to_username') limit 1) tu on true
           left join lateral (select id, currency from accounts
                               where user_id = tu.id and currency = (x.item->>'currency') and kind = 'wallet' limit 1) uw on true
-          left join lateral (select id, from_account_id, to_account_id, currency from transfers
-                              where id = (x.item->>'transfer_id')::uuid and kind = 'transfer' limit 1) h on true
+          left join lateral (select id, kind, from_account_id, to_account_id, currency from transfers
+                              where id = (x.item->>'transfer_id')::uuid limit 1) h on true
           left join lateral (select user_id from accounts where id = h.from_account_id limit 1) hf on true
       ) q
     ) s;
@@ -212,15 +218,17 @@ begin
 
   -- Holds as they are now that their accounts are locked.
   select array_agg(h.status order by u.slot), array_agg(h.amount order by u.slot),
-         array_agg(h.expires_at order by u.slot), array_agg(h.snapshot order by u.slot)
-    into h_status, h_amount, h_expires_at, h_snapshot
+         array_agg(h.expires_at order by u.slot), array_agg(h.snapshot order by u.slot),
+         array_agg(h.reversible order by u.slot)
+    into h_status, h_amount, h_expires_at, h_snapshot, h_reversible
     from unnest(t_ref) with ordinality u(id, slot)
     left join lateral (
-      select t.status, t.amount, t.expires_at,
+      select t.status, t.amount, t.expires_at, t.captured_amount - t.reversed_amount as reversible,
              jsonb_build_object('id', t.id, 'kind', t.kind, 'from_wallet_id', t.from_account_id,
                'to_wallet_id', t.to_account_id, 'amount', t.amount::text, 'currency', t.currency,
                'description', t.description, 'metadata', t.metadata, 'reference', t.reference,
-               'expires_at', t.expires_at, 'hash', null, 'created_at', t.created_at) as snapshot
+               'expires_at', t.expires_at, 'hash', null, 'reverses_transfer_id', t.reverses_transfer_id,
+               'created_at', t.created_at) as snapshot
         from transfers t where t.id = u.id limit 1) h on true;
 
   t_id := array_fill(null::uuid, array[n]);
@@ -248,6 +256,7 @@ begin
       end if;
     end if;
     f := t_from_pos[i]; t := t_to_pos[i];
+    v_post := false;
 
     if r_failed[r] then
       if t_error[i] is null then
@@ -289,6 +298,28 @@ begin
           t_status[i] := 'voided'; t_captured[i] := 0;
         end if;
       end if;
+    elsif t_kind[i] = 'reversal' then
+      -- What is left to reverse: the original's count, less reversals earlier in this batch.
+      v_reversible := h_reversible[i];
+      for j in 1 .. i - 1 loop
+        if t_applied[j] and t_kind[j] = 'reversal' and t_ref[j] = t_ref[i] then v_reversible := v_reversible - t_amount[j]; end if;
+      end loop;
+      if h_status[i] <> 'posted' then
+        t_error[i] := 'transfer_not_posted';
+        t_detail[i] := 'only a posted transfer can be reversed';
+      elsif coalesce(t_amount[i], v_reversible) > v_reversible or v_reversible = 0 then
+        t_error[i] := 'limit_exceeded';
+        t_detail[i] := format('at most %s minor units of this transfer can still be reversed', v_reversible);
+      else
+        t_amount[i] := coalesce(t_amount[i], v_reversible);
+        v_post := true;
+      end if;
+    else
+      v_post := true;
+    end if;
+
+    if not v_post then
+      null;
     elsif a_is_wallet[f] and a_balance[f] - a_pending_out[f] < t_amount[i] then
       t_error[i] := 'insufficient_funds';
       t_detail[i] := 'the available balance of the source wallet is less than the amount';
@@ -330,17 +361,19 @@ begin
 
   -- 5. Results, then every write in bulk.
   for i in 1 .. n loop
-    if t_applied[i] and t_ref[i] is not null then
+    if t_applied[i] and t_kind[i] in ('capture', 'void', 'expire') then
       t_result[i] := jsonb_build_object('transfer', h_snapshot[i] || jsonb_build_object(
         'status', t_status[i], 'captured_amount', t_captured[i]::text, 'updated_at', v_now));
     elsif t_applied[i] then
       t_result[i] := jsonb_build_object('transfer', jsonb_build_object(
         'id', t_id[i], 'kind', t_kind[i], 'status', t_status[i],
-        'from_wallet_id', case when t_kind[i] = 'deposit' then null else t_from[i] end,
-        'to_wallet_id', case when t_kind[i] = 'withdrawal' then null else t_to[i] end,
+        'from_wallet_id', case when a_is_wallet[t_from_pos[i]] then t_from[i] end,
+        'to_wallet_id', case when a_is_wallet[t_to_pos[i]] then t_to[i] end,
         'amount', t_amount[i]::text, 'captured_amount', t_captured[i]::text, 'currency', t_currency[i],
         'description', t_description[i], 'metadata', t_metadata[i], 'reference', t_reference[i],
-        'expires_at', t_expires_at[i], 'hash', null, 'created_at', v_now, 'updated_at', v_now));
+        'expires_at', t_expires_at[i], 'hash', null,
+        'reverses_transfer_id', case when t_kind[i] = 'reversal' then t_ref[i] end,
+        'created_at', v_now, 'updated_at', v_now));
     else
       t_result[i] := jsonb_build_object('error', jsonb_strip_nulls(jsonb_build_object(
         'code', t_error[i], 'detail', t_detail[i])));
@@ -348,20 +381,28 @@ begin
   end loop;
 
   insert into transfers (id, kind, status, from_account_id, to_account_id, currency, amount,
-                         captured_amount, description, metadata, reference, expires_at, created_by,
-                         created_at, updated_at)
+                         captured_amount, description, metadata, reference, expires_at, reverses_transfer_id,
+                         created_by, created_at, updated_at)
   select u.id, u.kind, u.status, u.from_id, u.to_id, u.currency, u.amount, u.captured,
-         u.description, u.metadata, u.reference, u.expires_at, u.actor, v_now, v_now
+         u.description, u.metadata, u.reference, u.expires_at,
+         case when u.kind = 'reversal' then u.ref end, u.actor, v_now, v_now
     from unnest(t_id, t_kind, t_status, t_from, t_to, t_currency, t_amount, t_captured, t_description,
                 t_metadata, t_reference, t_expires_at, t_actor, t_applied, t_ref)
          as u(id, kind, status, from_id, to_id, currency, amount, captured, description, metadata,
               reference, expires_at, actor, applied, ref)
-   where u.applied and u.ref is null;
+   where u.applied and u.kind not in ('capture', 'void', 'expire');
 
   update transfers h
      set status = u.status, captured_amount = u.captured, updated_at = v_now
-    from unnest(t_ref, t_status, t_captured, t_applied) as u(ref, status, captured, applied)
-   where u.applied and u.ref is not null and h.id = u.ref;
+    from unnest(t_ref, t_status, t_captured, t_applied, t_kind) as u(ref, status, captured, applied, kind)
+   where u.applied and u.kind in ('capture', 'void', 'expire') and h.id = u.ref;
+
+  update transfers o
+     set reversed_amount = o.reversed_amount + g.total, updated_at = v_now
+    from (select u.ref, sum(u.amount) as total
+            from unnest(t_ref, t_amount, t_applied, t_kind) as u(ref, amount, applied, kind)
+           where u.applied and u.kind = 'reversal' group by u.ref) g
+   where o.id = g.ref;
 
   insert into entries (account_id, version, transfer_id, amount, balance_after, created_at)
   select side.account_id, side.version, u.id, side.amount, side.balance_after, v_now
@@ -381,14 +422,16 @@ begin
    where a.id = s.id and s.dirty;
 
   insert into outbox (type, wallet_ids, data)
-  select case when u.ref is null then u.kind || '.created'
-              when u.status = 'posted' then 'transfer.posted'
-              else 'transfer.voided' end,
-         array_remove(array[case when u.kind = 'deposit' then null else u.from_id end,
-                            case when u.kind = 'withdrawal' then null else u.to_id end], null),
+  select case u.kind when 'reversal' then 'transfer.reversed'
+                     when 'capture' then 'transfer.posted'
+                     when 'void' then 'transfer.voided'
+                     when 'expire' then 'transfer.voided'
+                     else u.kind || '.created' end,
+         array_remove(array[case when a_is_wallet[u.from_pos] then u.from_id end,
+                            case when a_is_wallet[u.to_pos] then u.to_id end], null),
          u.result->'transfer'
-    from unnest(t_kind, t_from, t_to, t_result, t_applied, t_ref, t_status)
-         as u(kind, from_id, to_id, result, applied, ref, status)
+    from unnest(t_kind, t_from, t_to, t_from_pos, t_to_pos, t_result, t_applied)
+         as u(kind, from_id, to_id, from_pos, to_pos, result, applied)
    where u.applied;
 
   select array_agg(jsonb_build_object('request_id', p_requests->(q.idx - 1)->'request_id',
