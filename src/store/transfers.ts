@@ -108,7 +108,7 @@ const transferColumns = `
   case when exists (select 1 from accounts a where a.id = t.from_account_id and a.kind = 'wallet') then t.from_account_id end as from_wallet_id,
   case when exists (select 1 from accounts a where a.id = t.to_account_id and a.kind = 'wallet') then t.to_account_id end as to_wallet_id,
   t.amount, t.captured_amount, t.currency, t.description, t.metadata, t.reference,
-  t.expires_at, null::text as hash, t.reverses_transfer_id, t.created_at, t.updated_at, t.seq`;
+  t.expires_at, t.hash, t.reverses_transfer_id, t.created_at, t.updated_at, t.seq`;
 
 interface TransferRow {
   id: string;

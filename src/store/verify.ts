@@ -7,7 +7,10 @@ export interface Mismatch {
     | 'entry_chain_broken'
     | 'transfer_not_balanced'
     | 'negative_wallet'
-    | 'pending_not_open_holds';
+    | 'pending_not_open_holds'
+    | 'entry_hash_mismatch'
+    | 'head_hash_mismatch'
+    | 'transfer_hash_mismatch';
   account_id?: string;
   transfer_id?: string;
   currency?: string;
@@ -20,6 +23,8 @@ export interface Verification {
   currencies: { code: string; total: bigint }[];
   accountsChecked: number;
   mismatches: Mismatch[];
+  /** The hash chains: every entry re-hashed from its fields and its predecessor, every head and transfer hash. */
+  chain: { ok: boolean; entriesChecked: number };
 }
 
 const mismatchesMax = 100;
@@ -72,7 +77,36 @@ export async function verifyLedger(pool: Pool): Promise<Verification> {
   );
   mismatches.push(...transfers.rows.map((row) => ({ kind: 'transfer_not_balanced' as const, ...row })));
 
+  const chain = await pool.query<{ account_id?: string; transfer_id?: string; kind: Mismatch['kind']; detail: string }>(
+    `select account_id::text, null::text as transfer_id, 'entry_hash_mismatch' as kind,
+            format('entry version %s does not hash to its stored hash', version) as detail
+       from (select e.*, lag(hash, 1, '') over (partition by account_id order by version) as previous from entries e) linked
+      where hash <> kassa_entry_hash(previous, account_id, version, transfer_id, amount, balance_after, created_at)
+     union all
+     select a.id::text, null, 'head_hash_mismatch', 'the account head is not the hash of its latest entry'
+       from accounts a
+       left join lateral (select hash from entries e where e.account_id = a.id order by version desc limit 1) latest on true
+      where a.head_hash <> coalesce(latest.hash, '')
+     union all
+     select null, t.id::text, 'transfer_hash_mismatch', 'the transfer hash does not commit to its entries'
+       from transfers t
+       left join lateral (select string_agg(hash, '|' order by amount) as hashes, count(*) as count
+                            from entries e where e.transfer_id = t.id) posted on true
+      where t.hash is not null
+        and (posted.count <> 2 or t.hash <> kassa_transfer_hash(t.id, split_part(posted.hashes, '|', 1), split_part(posted.hashes, '|', 2)))
+     limit ${mismatchesMax}`,
+  );
+  const chainMismatches = chain.rows.map((row) => ({
+    kind: row.kind,
+    detail: row.detail,
+    ...(row.account_id ? { account_id: row.account_id } : {}),
+    ...(row.transfer_id ? { transfer_id: row.transfer_id } : {}),
+  }));
+  mismatches.push(...chainMismatches);
+  const { rows: entryCount } = await pool.query<{ count: bigint }>('select count(*) from entries');
+
   return {
+    chain: { ok: chainMismatches.length === 0, entriesChecked: Number(entryCount[0]!.count) },
     ok: mismatches.length === 0,
     checkedAt,
     currencies: totals.rows.map((row) => ({ code: row.code, total: row.total })),

@@ -64,6 +64,7 @@ const routes: Route[] = [
   { method: 'PATCH', url: (s) => `/v1/users/${s.userId}`, needs: 'admin', body: () => ({ role: 'customer' }) },
   { method: 'GET', url: () => '/v1/ledger/verify', needs: 'operator' },
   { method: 'POST', url: () => '/v1/transfers/00000000-0000-4000-8000-000000000000/reverse', needs: 'operator', body: () => ({ reason: 'x' }) },
+  { method: 'GET', url: () => `/v1/receipts/${'0'.repeat(64)}`, needs: 'anonymous' },
   { method: 'GET', url: () => '/health', needs: 'anonymous' },
   { method: 'GET', url: () => '/ready', needs: 'anonymous' },
   { method: 'GET', url: () => '/metrics', needs: 'anonymous' },

@@ -41,7 +41,7 @@ test('the OpenAPI document is 3.1 and describes every public endpoint', async ()
     '/v1/wallets/{id}/entries': ['get'], '/v1/wallets/{id}/balance': ['get'], '/v1/transfers': ['get', 'post'],
     '/v1/transfers/batch': ['post'], '/v1/transfers/{id}': ['get'], '/v1/deposits': ['post'], '/v1/withdrawals': ['post'],
     '/v1/transfers/{id}/capture': ['post'], '/v1/transfers/{id}/void': ['post'], '/v1/ledger/verify': ['get'],
-    '/v1/transfers/{id}/reverse': ['post'],
+    '/v1/transfers/{id}/reverse': ['post'], '/v1/receipts/{hash}': ['get'],
   };
   for (const [path, methods] of Object.entries(expected)) {
     for (const method of methods) assert.ok(document.paths[path]?.[method], `${method} ${path} is documented`);

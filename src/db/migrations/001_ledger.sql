@@ -42,6 +42,8 @@ create table accounts (
   pending_in numeric(38, 0) not null default 0,
   -- Count of entries written; entry versions chain 1, 2, 3 … per account.
   version bigint not null default 0 check (version >= 0),
+  -- Hash of the latest entry ('' before the first): the head of this account's hash chain.
+  head_hash text not null default '',
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   unique (id, currency),
@@ -74,6 +76,8 @@ create table transfers (
   -- was reversed, which can never exceed what was posted.
   reverses_transfer_id uuid references transfers (id),
   reversed_amount numeric(38, 0) not null default 0,
+  -- Set when posted: commits to the transfer's two entries (see kassa_transfer_hash).
+  hash text,
   created_by uuid,
   created_at timestamptz not null,
   updated_at timestamptz not null,
@@ -103,8 +107,27 @@ create table entries (
   amount numeric(38, 0) not null check (amount <> 0),
   balance_after numeric(38, 0) not null,
   created_at timestamptz not null,
+  -- Chains to the previous entry of the same account (kassa_entry_hash).
+  hash text not null,
   primary key (account_id, version)
 );
+create index transfers_hash on transfers (hash) where hash is not null;
+
+-- Tamper evidence without a global lock: each entry's hash covers its own fields and the hash of
+-- the previous entry of the same account, which that account's row lock already serializes.
+-- Rewriting any entry breaks its own hash or the next one's link; verification recomputes all.
+create function kassa_entry_hash(p_previous text, p_account uuid, p_version bigint, p_transfer uuid,
+                                 p_amount numeric, p_balance_after numeric, p_created_at timestamptz)
+returns text language sql immutable parallel safe as $$
+  select encode(sha256(convert_to(concat_ws('|', p_previous, p_account, p_version, p_transfer, p_amount, p_balance_after,
+    to_char(p_created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')), 'UTF8')), 'hex')
+$$;
+
+-- A posted transfer's hash: its id and the hashes of its debit and credit entries.
+create function kassa_transfer_hash(p_transfer uuid, p_debit_hash text, p_credit_hash text)
+returns text language sql immutable parallel safe as $$
+  select encode(sha256(convert_to(concat_ws('|', p_transfer, p_debit_hash, p_credit_hash), 'UTF8')), 'hex')
+$$;
 create index entries_account_time on entries (account_id, created_at);
 
 create function kassa_reject_history_change() returns trigger language plpgsql as $$

@@ -52,14 +52,15 @@ declare
   t_id uuid[]; t_applied boolean[]; t_posts boolean[];
   t_status text[]; t_captured numeric[]; t_expires_at timestamptz[];
   t_from_version bigint[]; t_to_version bigint[]; t_from_balance numeric[]; t_to_balance numeric[];
+  t_from_hash text[]; t_to_hash text[]; t_hash text[];
   t_result jsonb[];
   -- the referenced hold's state, read after the locks
   h_status text[]; h_amount numeric[]; h_expires_at timestamptz[]; h_snapshot jsonb[]; h_reversible numeric[];
   -- locked accounts, ascending id
   a_id uuid[]; a_is_wallet boolean[]; a_balance numeric[]; a_pending_out numeric[]; a_pending_in numeric[];
-  a_version bigint[]; a_dirty boolean[];
+  a_version bigint[]; a_head text[]; a_dirty boolean[];
   -- state at the start of an atomic request
-  s_balance numeric[]; s_pending_out numeric[]; s_pending_in numeric[]; s_version bigint[]; s_dirty boolean[];
+  s_balance numeric[]; s_pending_out numeric[]; s_pending_in numeric[]; s_version bigint[]; s_head text[]; s_dirty boolean[];
   s_resolved uuid[];
   v_resolved uuid[] := '{}';  -- holds resolved earlier in this batch
   v_claim record;
@@ -200,9 +201,9 @@ begin
     from unnest(t_from || t_to) id where id is not null;
   select array_agg(l.id order by l.id), array_agg(l.kind = 'wallet' order by l.id),
          array_agg(l.balance order by l.id), array_agg(l.pending_out order by l.id),
-         array_agg(l.pending_in order by l.id), array_agg(l.version order by l.id)
-    into a_id, a_is_wallet, a_balance, a_pending_out, a_pending_in, a_version
-    from (select a.id, a.kind, a.balance, a.pending_out, a.pending_in, a.version
+         array_agg(l.pending_in order by l.id), array_agg(l.version order by l.id), array_agg(l.head_hash order by l.id)
+    into a_id, a_is_wallet, a_balance, a_pending_out, a_pending_in, a_version, a_head
+    from (select a.id, a.kind, a.balance, a.pending_out, a.pending_in, a.version, a.head_hash
             from accounts a
            where a.id = any(v_account_ids)
            order by a.id
@@ -241,6 +242,9 @@ begin
   t_to_version := array_fill(null::bigint, array[n]);
   t_from_balance := array_fill(null::numeric, array[n]);
   t_to_balance := array_fill(null::numeric, array[n]);
+  t_from_hash := array_fill(null::text, array[n]);
+  t_to_hash := array_fill(null::text, array[n]);
+  t_hash := array_fill(null::text, array[n]);
   t_result := array_fill(null::jsonb, array[n]);
   r_first := array_fill(null::int, array[r_count]);
 
@@ -252,7 +256,7 @@ begin
       r_first[r] := i;
       if r_atomic[r] then
         s_balance := a_balance; s_pending_out := a_pending_out; s_pending_in := a_pending_in;
-        s_version := a_version; s_dirty := a_dirty; s_resolved := v_resolved;
+        s_version := a_version; s_head := a_head; s_dirty := a_dirty; s_resolved := v_resolved;
       end if;
     end if;
     f := t_from_pos[i]; t := t_to_pos[i];
@@ -344,15 +348,20 @@ begin
     if t_posts[i] then
       t_from_version[i] := a_version[f]; t_from_balance[i] := a_balance[f];
       t_to_version[i] := a_version[t];   t_to_balance[i] := a_balance[t];
+      -- Extend both accounts' hash chains, in the order the entries are made.
+      t_from_hash[i] := kassa_entry_hash(a_head[f], t_from[i], a_version[f], t_id[i], -t_amount[i], a_balance[f], v_now);
+      t_to_hash[i] := kassa_entry_hash(a_head[t], t_to[i], a_version[t], t_id[i], t_amount[i], a_balance[t], v_now);
+      a_head[f] := t_from_hash[i]; a_head[t] := t_to_hash[i];
+      t_hash[i] := kassa_transfer_hash(t_id[i], t_from_hash[i], t_to_hash[i]);
     end if;
 
     if t_error[i] is not null and r_atomic[r] and not r_failed[r] then
       -- All or nothing: restore the balances and undo what this request applied so far.
       r_failed[r] := true;
       a_balance := s_balance; a_pending_out := s_pending_out; a_pending_in := s_pending_in;
-      a_version := s_version; a_dirty := s_dirty; v_resolved := s_resolved;
+      a_version := s_version; a_head := s_head; a_dirty := s_dirty; v_resolved := s_resolved;
       for j in r_first[r] .. i - 1 loop
-        t_applied[j] := false; t_posts[j] := false; t_id[j] := null;
+        t_applied[j] := false; t_posts[j] := false; t_id[j] := null; t_hash[j] := null;
         t_error[j] := 'batch_aborted';
         t_detail[j] := 'another transfer of this atomic batch failed';
       end loop;
@@ -363,7 +372,7 @@ begin
   for i in 1 .. n loop
     if t_applied[i] and t_kind[i] in ('capture', 'void', 'expire') then
       t_result[i] := jsonb_build_object('transfer', h_snapshot[i] || jsonb_build_object(
-        'status', t_status[i], 'captured_amount', t_captured[i]::text, 'updated_at', v_now));
+        'status', t_status[i], 'captured_amount', t_captured[i]::text, 'hash', t_hash[i], 'updated_at', v_now));
     elsif t_applied[i] then
       t_result[i] := jsonb_build_object('transfer', jsonb_build_object(
         'id', t_id[i], 'kind', t_kind[i], 'status', t_status[i],
@@ -371,7 +380,7 @@ begin
         'to_wallet_id', case when a_is_wallet[t_to_pos[i]] then t_to[i] end,
         'amount', t_amount[i]::text, 'captured_amount', t_captured[i]::text, 'currency', t_currency[i],
         'description', t_description[i], 'metadata', t_metadata[i], 'reference', t_reference[i],
-        'expires_at', t_expires_at[i], 'hash', null,
+        'expires_at', t_expires_at[i], 'hash', t_hash[i],
         'reverses_transfer_id', case when t_kind[i] = 'reversal' then t_ref[i] end,
         'created_at', v_now, 'updated_at', v_now));
     else
@@ -382,19 +391,19 @@ begin
 
   insert into transfers (id, kind, status, from_account_id, to_account_id, currency, amount,
                          captured_amount, description, metadata, reference, expires_at, reverses_transfer_id,
-                         created_by, created_at, updated_at)
+                         hash, created_by, created_at, updated_at)
   select u.id, u.kind, u.status, u.from_id, u.to_id, u.currency, u.amount, u.captured,
          u.description, u.metadata, u.reference, u.expires_at,
-         case when u.kind = 'reversal' then u.ref end, u.actor, v_now, v_now
+         case when u.kind = 'reversal' then u.ref end, u.hash, u.actor, v_now, v_now
     from unnest(t_id, t_kind, t_status, t_from, t_to, t_currency, t_amount, t_captured, t_description,
-                t_metadata, t_reference, t_expires_at, t_actor, t_applied, t_ref)
+                t_metadata, t_reference, t_expires_at, t_actor, t_applied, t_ref, t_hash)
          as u(id, kind, status, from_id, to_id, currency, amount, captured, description, metadata,
-              reference, expires_at, actor, applied, ref)
+              reference, expires_at, actor, applied, ref, hash)
    where u.applied and u.kind not in ('capture', 'void', 'expire');
 
   update transfers h
-     set status = u.status, captured_amount = u.captured, updated_at = v_now
-    from unnest(t_ref, t_status, t_captured, t_applied, t_kind) as u(ref, status, captured, applied, kind)
+     set status = u.status, captured_amount = u.captured, hash = u.hash, updated_at = v_now
+    from unnest(t_ref, t_status, t_captured, t_applied, t_kind, t_hash) as u(ref, status, captured, applied, kind, hash)
    where u.applied and u.kind in ('capture', 'void', 'expire') and h.id = u.ref;
 
   update transfers o
@@ -404,21 +413,21 @@ begin
            where u.applied and u.kind = 'reversal' group by u.ref) g
    where o.id = g.ref;
 
-  insert into entries (account_id, version, transfer_id, amount, balance_after, created_at)
-  select side.account_id, side.version, u.id, side.amount, side.balance_after, v_now
+  insert into entries (account_id, version, transfer_id, amount, balance_after, created_at, hash)
+  select side.account_id, side.version, u.id, side.amount, side.balance_after, v_now, side.hash
     from unnest(t_id, t_from, t_to, t_amount, t_from_version, t_to_version, t_from_balance,
-                t_to_balance, t_posts)
-         as u(id, from_id, to_id, amount, from_version, to_version, from_balance, to_balance, posts)
-    cross join lateral (values (u.from_id, u.from_version, -u.amount, u.from_balance),
-                               (u.to_id, u.to_version, u.amount, u.to_balance))
-         as side(account_id, version, amount, balance_after)
+                t_to_balance, t_posts, t_from_hash, t_to_hash)
+         as u(id, from_id, to_id, amount, from_version, to_version, from_balance, to_balance, posts, from_hash, to_hash)
+    cross join lateral (values (u.from_id, u.from_version, -u.amount, u.from_balance, u.from_hash),
+                               (u.to_id, u.to_version, u.amount, u.to_balance, u.to_hash))
+         as side(account_id, version, amount, balance_after, hash)
    where u.posts;
 
   update accounts a
      set balance = s.balance, pending_out = s.pending_out, pending_in = s.pending_in,
-         version = s.version, updated_at = v_now
-    from unnest(a_id, a_balance, a_pending_out, a_pending_in, a_version, a_dirty)
-         as s(id, balance, pending_out, pending_in, version, dirty)
+         version = s.version, head_hash = s.head, updated_at = v_now
+    from unnest(a_id, a_balance, a_pending_out, a_pending_in, a_version, a_head, a_dirty)
+         as s(id, balance, pending_out, pending_in, version, head, dirty)
    where a.id = s.id and s.dirty;
 
   insert into outbox (type, wallet_ids, data)
