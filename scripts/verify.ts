@@ -3,12 +3,16 @@
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { verifyLedger } from '../src/store/verify.ts';
+import { loadJwtSecret } from '../src/services/secrets.ts';
+import { sealKey } from '../src/services/sealer.ts';
 
-const database = await openDatabase(loadConfig(), () => {});
+const config = loadConfig();
+const database = await openDatabase(config, () => {});
 try {
-  const verification = await verifyLedger(database.pool);
+  // With the server's secret (JWT_SECRET, or the one kept in DATA_DIR), signed checkpoints are checked too.
+  const verification = await verifyLedger(database.pool, { sealKey: sealKey(loadJwtSecret(config)) });
   for (const currency of verification.currencies) console.log(`${currency.code.padEnd(5)} sums to ${currency.total}`);
-  console.log(`${verification.accountsChecked} accounts checked`);
+  console.log(`${verification.accountsChecked} accounts, ${verification.chain.entriesChecked} entries, ${verification.chain.checkpointsChecked} sealed checkpoints checked`);
   for (const mismatch of verification.mismatches) {
     console.log(`MISMATCH ${mismatch.kind} ${mismatch.account_id ?? mismatch.transfer_id ?? mismatch.currency ?? ''}: ${mismatch.detail}`);
   }

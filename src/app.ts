@@ -30,6 +30,7 @@ import type { TransferWriter } from './services/moveMoney.ts';
 import { Tokens } from './services/tokens.ts';
 import { createCoalescingWriter } from './services/coalescer.ts';
 import { startHoldExpiry } from './services/holdExpiry.ts';
+import { sealKey, startSealer } from './services/sealer.ts';
 import { loadCurrencies } from './store/currencies.ts';
 import { postTransfers } from './store/transfers.ts';
 
@@ -50,6 +51,8 @@ export interface AppDependencies {
   logger?: boolean | Record<string, unknown>;
   /** Void expired holds in the background (the server does; tests call the sweep themselves). */
   sweepExpiredHolds?: boolean | undefined;
+  /** Seal a signed ledger checkpoint this often (the server does; tests seal themselves). */
+  sealIntervalMs?: number | undefined;
 }
 
 /** Never log secrets: passwords, tokens, or national ids. */
@@ -148,9 +151,14 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
       }),
     inFlight: new InFlightKeys(),
     metrics,
+    sealKey: sealKey(deps.jwtSecret),
   };
   if (deps.sweepExpiredHolds) {
     const stop = startHoldExpiry(pool, ctx.write, (error) => app.log.error({ err: error }, 'expiring holds failed'));
+    app.addHook('onClose', async () => stop());
+  }
+  if (deps.sealIntervalMs) {
+    const stop = startSealer(pool, ctx.sealKey, deps.sealIntervalMs, (error) => app.log.error({ err: error }, 'sealing a checkpoint failed'));
     app.addHook('onClose', async () => stop());
   }
   await app.register(healthRoutes, { pool, redis: deps.redis });

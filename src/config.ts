@@ -20,6 +20,7 @@ export interface Config {
   rateLimitPerMinute: number;
   loginAttemptsPer15Minutes: number;
   ledgerWritersMax: number;
+  sealIntervalSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -102,5 +103,6 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     rateLimitPerMinute: count(env, 'RATE_LIMIT_PER_MINUTE', 1_200),
     loginAttemptsPer15Minutes: count(env, 'LOGIN_ATTEMPTS_PER_15_MINUTES', 10),
     ledgerWritersMax: count(env, 'LEDGER_WRITERS', 1),
+    sealIntervalSeconds: count(env, 'SEAL_INTERVAL_SECONDS', 60),
   });
 }

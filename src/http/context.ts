@@ -15,4 +15,6 @@ export interface RouteContext {
   write: TransferWriter;
   inFlight: InFlightKeys;
   metrics: Metrics;
+  /** Signs and verifies ledger checkpoints; derived from the server secret. */
+  sealKey: Buffer;
 }

@@ -1,4 +1,5 @@
 import type { Pool } from '../db/pool.ts';
+import { verifyCheckpoints } from '../services/sealer.ts';
 
 export interface Mismatch {
   kind:
@@ -10,7 +11,8 @@ export interface Mismatch {
     | 'pending_not_open_holds'
     | 'entry_hash_mismatch'
     | 'head_hash_mismatch'
-    | 'transfer_hash_mismatch';
+    | 'transfer_hash_mismatch'
+    | 'checkpoint_mismatch';
   account_id?: string;
   transfer_id?: string;
   currency?: string;
@@ -24,13 +26,13 @@ export interface Verification {
   accountsChecked: number;
   mismatches: Mismatch[];
   /** The hash chains: every entry re-hashed from its fields and its predecessor, every head and transfer hash. */
-  chain: { ok: boolean; entriesChecked: number };
+  chain: { ok: boolean; entriesChecked: number; checkpointsChecked: number };
 }
 
 const mismatchesMax = 100;
 
 /** Proves the ledger from its rows: every check is a full scan, meant for audits and tests. */
-export async function verifyLedger(pool: Pool): Promise<Verification> {
+export async function verifyLedger(pool: Pool, options: { sealKey?: Buffer } = {}): Promise<Verification> {
   const checkedAt = new Date();
   const totals = await pool.query<{ code: string; total: bigint; accounts: bigint }>(
     `select c.code, coalesce(sum(a.balance), 0) as total, count(a.id) as accounts
@@ -102,11 +104,20 @@ export async function verifyLedger(pool: Pool): Promise<Verification> {
     ...(row.account_id ? { account_id: row.account_id } : {}),
     ...(row.transfer_id ? { transfer_id: row.transfer_id } : {}),
   }));
+  // Signed checkpoints catch even a rewrite that recomputes the chain: the sealed heads no longer match.
+  const checkpoints = options.sealKey ? await verifyCheckpoints(pool, options.sealKey) : { checked: 0, mismatches: [] };
+  for (const mismatch of checkpoints.mismatches) {
+    chainMismatches.push({
+      kind: 'checkpoint_mismatch',
+      detail: `checkpoint ${mismatch.checkpointId}: ${mismatch.detail}`,
+      ...(mismatch.accountId ? { account_id: mismatch.accountId } : {}),
+    });
+  }
   mismatches.push(...chainMismatches);
   const { rows: entryCount } = await pool.query<{ count: bigint }>('select count(*) from entries');
 
   return {
-    chain: { ok: chainMismatches.length === 0, entriesChecked: Number(entryCount[0]!.count) },
+    chain: { ok: chainMismatches.length === 0, entriesChecked: Number(entryCount[0]!.count), checkpointsChecked: checkpoints.checked },
     ok: mismatches.length === 0,
     checkedAt,
     currencies: totals.rows.map((row) => ({ code: row.code, total: row.total })),

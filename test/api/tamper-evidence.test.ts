@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { auth, depositTo, key, signUp, startApi, type Session, type TestApi } from '../helpers/api.ts';
+import { auth, depositTo, key, signUp, startApi, testJwtSecret, type Session, type TestApi } from '../helpers/api.ts';
+import { sealCheckpoint, sealKey } from '../../src/services/sealer.ts';
 import { verifyLedger } from '../../src/store/verify.ts';
 
 let api: TestApi;
@@ -58,4 +59,47 @@ test('a rewrite that keeps every balance consistent is still caught by the hash 
   const receipt = await api.app.inject({ url: `/v1/receipts/${transfer.hash}` });
   assert.equal(receipt.json().verified, false);
   assert.equal(receipt.json().amount, '9.00', 'the receipt shows what is stored, and says it does not verify');
+});
+
+test('signed checkpoints catch a rewrite that recomputes the chain, and forged checkpoints', async () => {
+  const api = await startApi(); // a ledger of its own: the test above leaves a forgery behind
+  const operator = await signUp(api, { role: 'operator' });
+  const key = sealKey(testJwtSecret);
+  const customer = await signUp(api);
+  await depositTo(api, operator, customer.walletId, '50');
+  assert.ok(await sealCheckpoint(api.db.pool, key));
+  await depositTo(api, operator, customer.walletId, '1');
+  assert.ok(await sealCheckpoint(api.db.pool, key), 'a second checkpoint records only what changed');
+  const clean = await verifyLedger(api.db.pool, { sealKey: key });
+  assert.equal(clean.chain.ok, true, JSON.stringify(clean.mismatches));
+  assert.equal(clean.chain.checkpointsChecked, 2);
+
+  // Rewrite the first deposit's entry and recompute its hash — and its successor's link and the
+  // head — with the public hash function, as an attacker with database access could.
+  await api.db.pool.query('alter table entries disable trigger entries_append_only');
+  await api.db.pool.query(
+    `update entries set amount = amount + 100, balance_after = balance_after + 100,
+            hash = kassa_entry_hash('', account_id, version, transfer_id, amount + 100, balance_after + 100, created_at)
+      where account_id = $1 and version = 1`,
+    [customer.walletId],
+  );
+  await api.db.pool.query(
+    `update entries e set balance_after = e.balance_after + 100,
+            hash = kassa_entry_hash(p.hash, e.account_id, e.version, e.transfer_id, e.amount, e.balance_after + 100, e.created_at)
+       from entries p where e.account_id = $1 and e.version = 2 and p.account_id = e.account_id and p.version = 1`,
+    [customer.walletId],
+  );
+  await api.db.pool.query('alter table entries enable trigger entries_append_only');
+  await api.db.pool.query(
+    `update accounts a set balance = balance + 100, head_hash = (select hash from entries where account_id = a.id order by version desc limit 1) where id = $1`,
+    [customer.walletId],
+  );
+  const verification = await verifyLedger(api.db.pool, { sealKey: key });
+  assert.ok(!verification.mismatches.some((mismatch) => mismatch.kind === 'entry_hash_mismatch' && mismatch.account_id === customer.walletId), 'the chain itself was made consistent');
+  assert.ok(verification.mismatches.some((mismatch) => mismatch.kind === 'checkpoint_mismatch' && mismatch.account_id === customer.walletId), JSON.stringify(verification.mismatches));
+
+  await api.db.pool.query(`update ledger_checkpoints set root_hash = repeat('0', 64) where id = (select max(id) from ledger_checkpoints)`);
+  const forged = await verifyLedger(api.db.pool, { sealKey: key });
+  assert.ok(forged.mismatches.some((mismatch) => mismatch.kind === 'checkpoint_mismatch' && /signature/.test(mismatch.detail)));
+  await api.close();
 });

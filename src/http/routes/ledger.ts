@@ -22,7 +22,10 @@ const VerificationSchema = Type.Object({
       detail: Type.String(),
     }),
   ),
-  chain: Type.Object({ ok: Type.Boolean(), entries_checked: Type.Integer() }, { description: 'Every entry re-hashed from its fields and its predecessor' }),
+  chain: Type.Object(
+    { ok: Type.Boolean(), entries_checked: Type.Integer(), checkpoints_checked: Type.Integer() },
+    { description: 'Every entry re-hashed from its fields and its predecessor; every sealed checkpoint replayed and its signature checked' },
+  ),
 });
 
 const ReceiptSchema = Type.Object(
@@ -71,14 +74,14 @@ export const ledgerRoutes: FastifyPluginAsync<RouteContext> = async (base, ctx) 
       response: { 200: VerificationSchema, ...problemResponses(403) },
     },
   }, async () => {
-    const verification = await verifyLedger(ctx.pool);
+    const verification = await verifyLedger(ctx.pool, { sealKey: ctx.sealKey });
     return {
       ok: verification.ok,
       checked_at: verification.checkedAt.toISOString(),
       currencies: verification.currencies.map(({ code, total }) => ({ code, total: formatAmount(total, scaleOf(ctx.currencies, code)) })),
       accounts_checked: verification.accountsChecked,
       mismatches: verification.mismatches,
-      chain: { ok: verification.chain.ok, entries_checked: verification.chain.entriesChecked },
+      chain: { ok: verification.chain.ok, entries_checked: verification.chain.entriesChecked, checkpoints_checked: verification.chain.checkpointsChecked },
     };
   });
 };
