@@ -136,19 +136,22 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     return metrics.registry.metrics();
   });
 
+  const coalescer = deps.write
+    ? undefined
+    : createCoalescingWriter({
+        writeBatch: (requests) => postTransfers(pool, requests),
+        inFlightMax: config.ledgerWritersMax,
+        batchTransfersMax: ledgerBatchTransfersMax,
+        queueMax: ledgerQueueMax,
+      });
+  // Clients that hang up do not cancel their writes: close waits until every queued batch is written.
+  if (coalescer) app.addHook('onClose', () => coalescer.whenIdle());
   const ctx: RouteContext = {
     config,
     pool,
     currencies: await loadCurrencies(pool),
     tokens,
-    write:
-      deps.write ??
-      createCoalescingWriter({
-        writeBatch: (requests) => postTransfers(pool, requests),
-        inFlightMax: config.ledgerWritersMax,
-        batchTransfersMax: ledgerBatchTransfersMax,
-        queueMax: ledgerQueueMax,
-      }),
+    write: deps.write ?? coalescer!,
     inFlight: new InFlightKeys(),
     metrics,
     sealKey: sealKey(deps.jwtSecret),

@@ -24,6 +24,21 @@ function fakeLedger() {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
+test('whenIdle waits for queued and in-flight batches (shutdown drains before closing the pool)', async () => {
+  const ledger = fakeLedger();
+  const write = createCoalescingWriter({ writeBatch: ledger.writeBatch, inFlightMax: 1, batchTransfersMax: 100, queueMax: 100 });
+  await write.whenIdle();
+  const requests = [write(request('a')), write(request('b'))];
+  let idle = false;
+  const waiting = write.whenIdle().then(() => (idle = true));
+  ledger.release.shift()!();
+  await tick();
+  assert.equal(idle, false, 'b is still to be written');
+  ledger.release.shift()!();
+  await Promise.all([...requests, waiting]);
+  assert.equal(idle, true);
+});
+
 test('a lone request is written at once, without waiting for company', async () => {
   const ledger = fakeLedger();
   const write = createCoalescingWriter({ writeBatch: ledger.writeBatch, inFlightMax: 1, batchTransfersMax: 100, queueMax: 100 });

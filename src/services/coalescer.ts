@@ -35,9 +35,16 @@ function statementFailed(error: unknown): boolean {
  * while batches are in flight, arrivals wait and leave together as the next batch. Each caller
  * gets its own outcome.
  */
-export function createCoalescingWriter(options: CoalescerOptions): TransferWriter & { pending(): number } {
+export interface CoalescingWriter extends TransferWriter {
+  pending(): number;
+  /** Resolves once nothing is queued or being written: shutdown waits for it before closing the pool. */
+  whenIdle(): Promise<void>;
+}
+
+export function createCoalescingWriter(options: CoalescerOptions): CoalescingWriter {
   const queue: Waiting[] = [];
   let inFlight = 0;
+  let idleWaiters: (() => void)[] = [];
 
   function takeBatch(): Waiting[] {
     const batch: Waiting[] = [];
@@ -74,6 +81,10 @@ export function createCoalescingWriter(options: CoalescerOptions): TransferWrite
         drain();
       });
     }
+    if (inFlight === 0 && queue.length === 0) {
+      for (const resolve of idleWaiters) resolve();
+      idleWaiters = [];
+    }
   }
 
   const writer = (request: PostRequest): Promise<PostOutcome> => {
@@ -85,5 +96,6 @@ export function createCoalescingWriter(options: CoalescerOptions): TransferWrite
       drain();
     });
   };
-  return Object.assign(writer, { pending: () => queue.length + inFlight });
+  const whenIdle = () => (inFlight === 0 && queue.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)));
+  return Object.assign(writer, { pending: () => queue.length + inFlight, whenIdle });
 }

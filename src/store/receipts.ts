@@ -15,12 +15,12 @@ export async function findReceipt(pool: Pool, hash: string): Promise<Receipt | u
   const { rows } = await pool.query<{ hash: string; kind: string; status: string; amount: bigint; currency: string; created_at: Date; verified: boolean }>(
     `select t.hash, t.kind, t.status, t.captured_amount as amount, t.currency, t.created_at,
             coalesce(count(e.*) = 2
-              and bool_and(e.hash = kassa_entry_hash(coalesce(previous.hash, ''), e.account_id, e.version, e.transfer_id,
-                                                     e.amount, e.balance_after, e.created_at))
+              and bool_and(e.transfer_id = t.id and e.hash = kassa_entry_hash(coalesce(previous.hash, ''), e.account_id, e.version,
+                                                                             e.transfer_id, e.amount, e.balance_after, e.created_at))
               and t.hash = kassa_transfer_hash(t.id, min(e.hash) filter (where e.amount < 0), min(e.hash) filter (where e.amount > 0)),
               false) as verified
        from transfers t
-       left join entries e on e.transfer_id = t.id
+       left join entries e on (e.account_id, e.version) in ((t.from_account_id, t.debit_version), (t.to_account_id, t.credit_version))
        left join entries previous on previous.account_id = e.account_id and previous.version = e.version - 1
       where t.hash = $1
       group by t.id`,

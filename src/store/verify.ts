@@ -92,10 +92,11 @@ export async function verifyLedger(pool: Pool, options: { sealKey?: Buffer } = {
      union all
      select null, t.id::text, 'transfer_hash_mismatch', 'the transfer hash does not commit to its entries'
        from transfers t
-       left join lateral (select string_agg(hash, '|' order by amount) as hashes, count(*) as count
-                            from entries e where e.transfer_id = t.id) posted on true
+       left join entries debit on debit.account_id = t.from_account_id and debit.version = t.debit_version
+       left join entries credit on credit.account_id = t.to_account_id and credit.version = t.credit_version
       where t.hash is not null
-        and (posted.count <> 2 or t.hash <> kassa_transfer_hash(t.id, split_part(posted.hashes, '|', 1), split_part(posted.hashes, '|', 2)))
+        and (debit.transfer_id is distinct from t.id or credit.transfer_id is distinct from t.id
+             or t.hash <> kassa_transfer_hash(t.id, debit.hash, credit.hash))
      limit ${mismatchesMax}`,
   );
   const chainMismatches = chain.rows.map((row) => ({

@@ -76,8 +76,11 @@ create table transfers (
   -- was reversed, which can never exceed what was posted.
   reverses_transfer_id uuid references transfers (id),
   reversed_amount numeric(38, 0) not null default 0,
-  -- Set when posted: commits to the transfer's two entries (see kassa_transfer_hash).
+  -- Set when posted: commits to the transfer's two entries (see kassa_transfer_hash), found by
+  -- their versions through the entries' primary key (no index on entries.transfer_id to feed).
   hash text,
+  debit_version bigint,
+  credit_version bigint,
   created_by uuid,
   created_at timestamptz not null,
   updated_at timestamptz not null,

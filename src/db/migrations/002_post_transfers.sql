@@ -391,19 +391,21 @@ begin
 
   insert into transfers (id, kind, status, from_account_id, to_account_id, currency, amount,
                          captured_amount, description, metadata, reference, expires_at, reverses_transfer_id,
-                         hash, created_by, created_at, updated_at)
+                         hash, debit_version, credit_version, created_by, created_at, updated_at)
   select u.id, u.kind, u.status, u.from_id, u.to_id, u.currency, u.amount, u.captured,
          u.description, u.metadata, u.reference, u.expires_at,
-         case when u.kind = 'reversal' then u.ref end, u.hash, u.actor, v_now, v_now
+         case when u.kind = 'reversal' then u.ref end, u.hash, u.debit_version, u.credit_version, u.actor, v_now, v_now
     from unnest(t_id, t_kind, t_status, t_from, t_to, t_currency, t_amount, t_captured, t_description,
-                t_metadata, t_reference, t_expires_at, t_actor, t_applied, t_ref, t_hash)
+                t_metadata, t_reference, t_expires_at, t_actor, t_applied, t_ref, t_hash, t_from_version, t_to_version)
          as u(id, kind, status, from_id, to_id, currency, amount, captured, description, metadata,
-              reference, expires_at, actor, applied, ref, hash)
+              reference, expires_at, actor, applied, ref, hash, debit_version, credit_version)
    where u.applied and u.kind not in ('capture', 'void', 'expire');
 
   update transfers h
-     set status = u.status, captured_amount = u.captured, hash = u.hash, updated_at = v_now
-    from unnest(t_ref, t_status, t_captured, t_applied, t_kind, t_hash) as u(ref, status, captured, applied, kind, hash)
+     set status = u.status, captured_amount = u.captured, hash = u.hash,
+         debit_version = u.debit_version, credit_version = u.credit_version, updated_at = v_now
+    from unnest(t_ref, t_status, t_captured, t_applied, t_kind, t_hash, t_from_version, t_to_version)
+         as u(ref, status, captured, applied, kind, hash, debit_version, credit_version)
    where u.applied and u.kind in ('capture', 'void', 'expire') and h.id = u.ref;
 
   update transfers o
