@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { auth, depositTo, key, signUp, startApi, type Session, type TestApi } from '../helpers/api.ts';
+import { auth, depositTo, key, payment, signUp, startApi, type Session, type TestApi } from '../helpers/api.ts';
 import { verifyLedger } from '../../src/store/verify.ts';
 
 let api: TestApi;
@@ -17,25 +17,12 @@ async function balance(session: Session): Promise<string> {
   return (await api.app.inject({ url: `/v1/wallets/${session.walletId}`, headers: auth(session) })).json().balance;
 }
 
-async function paid(amount: string): Promise<{ payer: Session; payee: Session; transfer: { id: string } }> {
-  const payer = await signUp(api);
-  const payee = await signUp(api);
-  await depositTo(api, operator, payer.walletId, '100');
-  const response = await api.app.inject({
-    method: 'POST',
-    url: '/v1/transfers',
-    headers: auth(payer, key()),
-    payload: { from_wallet_id: payer.walletId, to_wallet_id: payee.walletId, amount, currency: 'USD' },
-  });
-  return { payer, payee, transfer: response.json() };
-}
-
 function reverse(id: string, body: Record<string, unknown>, session = operator) {
   return api.app.inject({ method: 'POST', url: `/v1/transfers/${id}/reverse`, headers: auth(session, key()), payload: { reason: 'refund', ...body } });
 }
 
 test('a full reversal is a new transfer the other way, linked to the original; history is not edited', async () => {
-  const { payer, payee, transfer } = await paid('40');
+  const { payer, payee, transfer } = await payment(api, operator, '40');
   const response = await reverse(transfer.id, {});
   assert.equal(response.statusCode, 201);
   const reversal = response.json();
@@ -50,7 +37,7 @@ test('a full reversal is a new transfer the other way, linked to the original; h
 });
 
 test('partial reversals add up to the original and never past it', async () => {
-  const { payer, transfer } = await paid('100');
+  const { payer, transfer } = await payment(api, operator, '100');
   assert.equal((await reverse(transfer.id, { amount: '30' })).statusCode, 201);
   const tooMuch = await reverse(transfer.id, { amount: '70.01' });
   assert.equal(tooMuch.statusCode, 422);
@@ -66,7 +53,7 @@ test('partial reversals add up to the original and never past it', async () => {
 });
 
 test('10 concurrent full reversals of one transfer: exactly one posts', async () => {
-  const { payer, transfer } = await paid('25');
+  const { payer, transfer } = await payment(api, operator, '25');
   const responses = await Promise.all(Array.from({ length: 10 }, () => reverse(transfer.id, {})));
   assert.equal(responses.filter((response) => response.statusCode === 201).length, 1);
   assert.ok(responses.every((response) => response.statusCode === 201 || response.json().code === 'limit_exceeded'));
@@ -74,7 +61,7 @@ test('10 concurrent full reversals of one transfer: exactly one posts', async ()
 });
 
 test('the reversed side must hold the money; deposits reverse back to the system account', async () => {
-  const { payee, transfer } = await paid('40');
+  const { payee, transfer } = await payment(api, operator, '40');
   const third = await signUp(api);
   await api.app.inject({ method: 'POST', url: '/v1/transfers', headers: auth(payee, key()), payload: { from_wallet_id: payee.walletId, to_wallet_id: third.walletId, amount: '35', currency: 'USD' } });
   assert.equal((await reverse(transfer.id, {})).json().code, 'insufficient_funds');
@@ -86,7 +73,7 @@ test('the reversed side must hold the money; deposits reverse back to the system
 });
 
 test('only posted transfers reverse; reversals themselves do not; customers cannot reverse', async () => {
-  const { payer, payee, transfer } = await paid('10');
+  const { payer, payee, transfer } = await payment(api, operator, '10');
   const hold = await api.app.inject({
     method: 'POST',
     url: '/v1/transfers',

@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { auth, depositTo, key, signUp, startApi, testJwtSecret, type Session, type TestApi } from '../helpers/api.ts';
+import { auth, depositTo, payment, signUp, startApi, testJwtSecret, type Session, type TestApi } from '../helpers/api.ts';
 import { sealCheckpoint, sealKey } from '../../src/services/sealer.ts';
 import { verifyLedger } from '../../src/store/verify.ts';
 
@@ -14,21 +14,8 @@ after(async () => {
   await api.close();
 });
 
-async function payment(amount: string): Promise<{ payer: Session; payee: Session; transfer: { id: string; hash: string } }> {
-  const payer = await signUp(api);
-  const payee = await signUp(api);
-  await depositTo(api, operator, payer.walletId, '100');
-  const response = await api.app.inject({
-    method: 'POST',
-    url: '/v1/transfers',
-    headers: auth(payer, key()),
-    payload: { from_wallet_id: payer.walletId, to_wallet_id: payee.walletId, amount, currency: 'USD' },
-  });
-  return { payer, payee, transfer: response.json() };
-}
-
 test('a posted transfer carries a hash, and its public receipt verifies without revealing who paid whom', async () => {
-  const { transfer } = await payment('12.34');
+  const { transfer } = await payment(api, operator, '12.34');
   assert.match(transfer.hash, /^[0-9a-f]{64}$/);
   const receipt = await api.app.inject({ url: `/v1/receipts/${transfer.hash}` });
   assert.equal(receipt.statusCode, 200);
@@ -40,7 +27,7 @@ test('a posted transfer carries a hash, and its public receipt verifies without 
 });
 
 test('a rewrite that keeps every balance consistent is still caught by the hash chain, naming the account', async () => {
-  const { payer, transfer } = await payment('10');
+  const { payer, transfer } = await payment(api, operator, '10');
   // The attacker makes the payment 1.00 smaller and fixes up everything arithmetic can check:
   // the entry, its running balance, the wallet balance and the transfer, on both sides.
   await api.db.pool.query('alter table entries disable trigger entries_append_only');

@@ -83,3 +83,18 @@ export async function depositTo(api: TestApi, operator: Session, walletId: strin
   if (response.statusCode !== 201) throw new Error(`deposit failed: ${response.body}`);
   return response;
 }
+
+/** Two new users; the payer is funded with 100.00 and pays the payee `amount` USD. */
+export async function payment(api: TestApi, operator: Session, amount: string): Promise<{ payer: Session; payee: Session; transfer: { id: string; hash: string } }> {
+  const payer = await signUp(api);
+  const payee = await signUp(api);
+  await depositTo(api, operator, payer.walletId, '100');
+  const response = await api.app.inject({
+    method: 'POST',
+    url: '/v1/transfers',
+    headers: auth(payer, key()),
+    payload: { from_wallet_id: payer.walletId, to_wallet_id: payee.walletId, amount, currency: 'USD' },
+  });
+  if (response.statusCode !== 201) throw new Error(`payment failed: ${response.body}`);
+  return { payer, payee, transfer: response.json() };
+}
