@@ -18,7 +18,7 @@ export const currencyRoutes: FastifyPluginAsync<RouteContext> = async (base, ctx
       summary: 'One currency',
       tags: ['currencies'],
       params: Type.Object({ code: Type.String({ maxLength: 10 }) }),
-      response: { 200: CurrencySchema, ...problemResponses(404, 429) },
+      response: { 200: CurrencySchema, ...problemResponses(400, 404, 429) },
     },
   }, async (request) => {
     const currency = ctx.currencies.get(request.params.code.toUpperCase());
