@@ -46,6 +46,14 @@ test('no request, however malformed, gets a 5xx or changes anything', async () =
     assert.ok(response.statusCode >= 400 && response.statusCode < 500, `${method} ${url.slice(0, 60)} → ${response.statusCode} ${response.body.slice(0, 200)}`);
     assert.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8', `${method} ${url.slice(0, 60)}`);
   }
+  const tenMegabytes = await api.app.inject({
+    method: 'POST',
+    url: '/v1/transfers',
+    headers: { ...auth(alice, key()), 'content-type': 'application/json' },
+    payload: `{"description":"${'x'.repeat(10 * 1024 * 1024)}"}`,
+  });
+  assert.equal(tenMegabytes.statusCode, 413);
+  assert.equal(tenMegabytes.json().code, 'payload_too_large');
   const wallet = await api.app.inject({ url: `/v1/wallets/${alice.walletId}`, headers: auth(alice) });
   assert.equal(wallet.json().balance, '10.00');
   const { rows } = await api.db.pool.query<{ count: bigint }>(`select count(*) from users where username = 'nul_user'`);
