@@ -24,6 +24,17 @@ export interface MoneyInput {
 export const holdExpiresInDefaultSeconds = 7 * 24 * 60 * 60;
 export const holdExpiresInMaxSeconds = 30 * 24 * 60 * 60;
 
+/** A positive amount in `currency`, or the invalid_amount problem pointing at the field. */
+export function parseMoney(text: string, currency: Currency): bigint {
+  const amount = parsePositiveAmount(text, currency.scale);
+  if (!amount.ok) {
+    throw new KassaError('invalid_amount', `${amount.reason} (${currency.code} has ${currency.scale} decimal places)`, [
+      { pointer: '/amount', detail: amount.reason },
+    ]);
+  }
+  return amount.minor;
+}
+
 /** Checks what needs no database (currency known, amount valid at its scale) and builds the order. */
 export function buildOrder(
   kind: TransferOrder['kind'],
@@ -33,13 +44,7 @@ export function buildOrder(
 ): TransferOrder {
   const currency = currencies.get(input.currency);
   if (!currency) throw new KassaError('currency_not_found', `${input.currency} is not a currency this ledger holds`);
-  const amount = parsePositiveAmount(input.amount, currency.scale);
-  if (!amount.ok) {
-    throw new KassaError('invalid_amount', `${amount.reason} (${currency.code} has ${currency.scale} decimal places)`, [
-      { pointer: '/amount', detail: amount.reason },
-    ]);
-  }
-  const order: TransferOrder = { kind, amount: amount.minor, currency: currency.code, ownerId };
+  const order: TransferOrder = { kind, amount: parseMoney(input.amount, currency), currency: currency.code, ownerId };
   if (kind === 'transfer') {
     if ((input.to_wallet_id === undefined) === (input.to_username === undefined)) {
       throw new KassaError('validation_failed', 'give exactly one of to_wallet_id and to_username', [

@@ -1,6 +1,5 @@
 import type { Pool } from '../db/pool.ts';
 import type { Wallet } from '../ledger/transfer.ts';
-import type { Page } from './transfers.ts';
 
 export interface WalletRow {
   id: string;
@@ -61,8 +60,6 @@ export async function createWallet(pool: Pool, userId: string, currency: string)
   );
   return rows[0] && walletFromRow(rows[0]);
 }
-
-export type { Page };
 
 export async function listUserWalletIds(pool: Pool, userId: string): Promise<string[]> {
   const { rows } = await pool.query<{ id: string }>(`select id from accounts where kind = 'wallet' and user_id = $1`, [userId]);

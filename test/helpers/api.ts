@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AppDependencies } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { hashPassword } from '../../src/services/passwords.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { recordContractViolations } from './contract.ts';
 
@@ -57,15 +56,6 @@ export async function signUp(api: TestApi, options: { role?: 'operator' | 'admin
   const login = await api.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username, password } });
   const tokens = login.json() as { access_token: string; refresh_token: string };
   return { userId: user.id, walletId: wallet.id, username, token: tokens.access_token, refreshToken: tokens.refresh_token };
-}
-
-export async function createAdminDirectly(api: TestApi, username: string, password: string): Promise<void> {
-  const hash = await hashPassword(password);
-  await api.db.pool.query(
-    `with u as (insert into users (username, password_hash, name, role) values ($1, $2, $1, 'admin') returning id)
-     insert into accounts (kind, user_id, currency) select 'wallet', id, 'USD' from u`,
-    [username, hash],
-  );
 }
 
 export function auth(session: Session, idempotencyKey?: string): Record<string, string> {

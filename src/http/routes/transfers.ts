@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { type TypeBoxTypeProvider, Type } from '@fastify/type-provider-typebox';
 import { KassaError } from '../../ledger/errors.ts';
 import type { IdempotencyClaim } from '../../ledger/transfer.ts';
-import { buildOrder, holdExpiresInMaxSeconds, runBatch, type BatchItem } from '../../services/moveMoney.ts';
+import { buildOrder, holdExpiresInMaxSeconds, parseMoney, runBatch, type BatchItem } from '../../services/moveMoney.ts';
 import { getTransfer, listTransfers } from '../../store/transfers.ts';
 import { listUserWalletIds } from '../../store/wallets.ts';
 import { walletForCaller } from '../access.ts';
@@ -11,8 +11,7 @@ import type { RouteContext } from '../context.ts';
 import { idempotencyClaim } from '../idempotency.ts';
 import { resultProblem, runIdempotent, sendTransferResult } from '../money.ts';
 import { decodeIntegerCursor, encodeCursor } from '../pagination.ts';
-import { renderTransfer, scaleOf } from '../render.ts';
-import { parsePositiveAmount } from '../../ledger/money.ts';
+import { renderTransfer } from '../render.ts';
 import {
   AmountInput, CurrencyCode, IdempotencyHeaders, IdParams, Metadata, PageQuery, ProblemSchema, TransferSchema, Uuid, listOf, problemResponses,
 } from '../schemas.ts';
@@ -114,12 +113,7 @@ export const transferRoutes: FastifyPluginAsync<RouteContext> = async (base, ctx
     const found = await getTransfer(ctx.pool, transferId);
     const mayResolve = found && (isOperator(caller) || found.fromUserId === caller.userId);
     if (!found || !mayResolve) throw new KassaError('transfer_not_found', `no transfer ${transferId}`);
-    let amount: bigint | undefined;
-    if (amountText !== undefined) {
-      const parsed = parsePositiveAmount(amountText, scaleOf(ctx.currencies, found.transfer.currency));
-      if (!parsed.ok) throw new KassaError('invalid_amount', parsed.reason, [{ pointer: '/amount', detail: parsed.reason }]);
-      amount = parsed.minor;
-    }
+    const amount = amountText === undefined ? undefined : parseMoney(amountText, ctx.currencies.get(found.transfer.currency)!);
     const order = { kind: action, transferId: found.transfer.id, ownerId: isOperator(caller) ? undefined : caller.userId, amount };
     const outcome = await runIdempotent(ctx, request, reply, claim, (idempotency) =>
       ctx.write({ idempotency, actorId: caller.userId, requestId: request.id, transfers: [order] }),
@@ -180,12 +174,7 @@ export const transferRoutes: FastifyPluginAsync<RouteContext> = async (base, ctx
     const claim = request.headers['idempotency-key'] === undefined ? undefined : idempotencyClaim(request, caller.userId);
     const found = await getTransfer(ctx.pool, request.params.id);
     if (!found) throw new KassaError('transfer_not_found', `no transfer ${request.params.id}`);
-    let amount: bigint | undefined;
-    if (request.body.amount !== undefined) {
-      const parsed = parsePositiveAmount(request.body.amount, scaleOf(ctx.currencies, found.transfer.currency));
-      if (!parsed.ok) throw new KassaError('invalid_amount', parsed.reason, [{ pointer: '/amount', detail: parsed.reason }]);
-      amount = parsed.minor;
-    }
+    const amount = request.body.amount === undefined ? undefined : parseMoney(request.body.amount, ctx.currencies.get(found.transfer.currency)!);
     const write = (idempotency?: IdempotencyClaim) =>
       ctx.write({ idempotency, actorId: caller.userId, requestId: request.id, transfers: [{ kind: 'reversal', transferId: found.transfer.id, amount, reason: request.body.reason }] });
     const outcome = claim ? await runIdempotent(ctx, request, reply, claim, write) : await write();
