@@ -69,11 +69,48 @@ export const logRedactPaths = [
 
 /** Builds the HTTP app with every plugin registered explicitly; listening is the caller's job. */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
-  const { config, pool } = deps;
+  const app = createServer(deps);
+  const metrics = createMetrics(deps.pool);
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requestDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+  const tokens = new Tokens(deps.jwtSecret, deps.pool);
+  await registerEdge(app, deps, tokens);
+  await registerDocs(app);
+  app.get('/metrics', { config: { access: 'public', rateLimit: false }, schema: { hide: true } }, async (_request, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  const ctx: RouteContext = {
+    config: deps.config,
+    pool: deps.pool,
+    currencies: await loadCurrencies(deps.pool),
+    tokens,
+    write: deps.write ?? ledgerWriter(app, deps),
+    inFlight: new InFlightKeys(),
+    metrics,
+    sealKey: sealKey(deps.jwtSecret),
+  };
+  startBackgroundWork(app, deps, ctx);
+  await app.register(healthRoutes, { pool: deps.pool, redis: deps.redis });
+  await app.register(userRoutes, ctx);
+  await app.register(authRoutes, { ...ctx, loginLimit: { max: deps.config.loginAttemptsPer15Minutes, timeWindow: '15 minutes' } });
+  await app.register(currencyRoutes, ctx);
+  await app.register(walletRoutes, ctx);
+  await app.register(transferRoutes, ctx);
+  await app.register(fundsRoutes, ctx);
+  await app.register(ledgerRoutes, ctx);
+  return app;
+}
+
+/** Fastify with strict validation, problem+json for every failure, and request ids. */
+function createServer(deps: AppDependencies): FastifyInstance {
   const app = Fastify({
     logger: deps.logger ? { ...(typeof deps.logger === 'object' ? deps.logger : {}), redact: logRedactPaths } : false,
     bodyLimit: bodySizeMaxBytes,
-    trustProxy: config.trustProxy,
+    trustProxy: deps.config.trustProxy,
     requestIdHeader: false,
     // Errors raised before routing (a URL that does not decode) get problem details too.
     frameworkErrors: (error, request, reply) => {
@@ -90,19 +127,15 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  return app;
+}
 
-  const metrics = createMetrics(pool);
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    metrics.requestDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
-  });
-
+/** Security headers, CORS, authentication, then rate limits (which key on the authenticated caller). */
+async function registerEdge(app: FastifyInstance, deps: AppDependencies, tokens: Tokens): Promise<void> {
+  const { config } = deps;
   await app.register(helmet, { contentSecurityPolicy: false, global: true });
   await app.register(cors, { origin: config.corsOrigins.length > 0 ? config.corsOrigins : false, exposedHeaders: ['x-request-id', 'idempotent-replayed', 'retry-after'] });
-
-  const tokens = new Tokens(deps.jwtSecret, pool);
   registerAuthentication(app, tokens);
-
   await app.register(rateLimit, {
     global: true,
     hook: 'preHandler', // after authentication, so a signed-in caller is limited per user, others per address
@@ -115,7 +148,10 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     skipOnError: true, // Redis down: serve rather than refuse everyone
     errorResponseBuilder: (_request, context) => new KassaError('rate_limited', `rate limit of ${context.max} requests per ${context.after} exceeded; retry after the Retry-After seconds`),
   });
+}
 
+/** OpenAPI 3.1 from the route schemas, and the interactive reference served locally. */
+async function registerDocs(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -131,46 +167,24 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   });
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
-  app.get('/metrics', { config: { access: 'public', rateLimit: false }, schema: { hide: true } }, async (_request, reply) => {
-    reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
+}
 
-  const coalescer = deps.write
-    ? undefined
-    : createCoalescingWriter({
-        writeBatch: (requests) => postTransfers(pool, requests),
-        inFlightMax: config.ledgerWritersMax,
-        batchTransfersMax: ledgerBatchTransfersMax,
-        queueMax: ledgerQueueMax,
-      });
-  // Clients that hang up do not cancel their writes: close waits until every queued batch is written.
-  if (coalescer) app.addHook('onClose', () => coalescer.whenIdle());
-  const ctx: RouteContext = {
-    config,
-    pool,
-    currencies: await loadCurrencies(pool),
-    tokens,
-    write: deps.write ?? coalescer!,
-    inFlight: new InFlightKeys(),
-    metrics,
-    sealKey: sealKey(deps.jwtSecret),
-  };
-  if (deps.sweepExpiredHolds) {
-    const stop = startHoldExpiry(pool, ctx.write, (error) => app.log.error({ err: error }, 'expiring holds failed'));
-    app.addHook('onClose', async () => stop());
-  }
-  if (deps.sealIntervalMs) {
-    const stop = startSealer(pool, ctx.sealKey, deps.sealIntervalMs, (error) => app.log.error({ err: error }, 'sealing a checkpoint failed'));
-    app.addHook('onClose', async () => stop());
-  }
-  await app.register(healthRoutes, { pool, redis: deps.redis });
-  await app.register(userRoutes, ctx);
-  await app.register(authRoutes, { ...ctx, loginLimit: { max: config.loginAttemptsPer15Minutes, timeWindow: '15 minutes' } });
-  await app.register(currencyRoutes, ctx);
-  await app.register(walletRoutes, ctx);
-  await app.register(transferRoutes, ctx);
-  await app.register(fundsRoutes, ctx);
-  await app.register(ledgerRoutes, ctx);
-  return app;
+/** The coalescer over the batch write function. Clients that hang up do not cancel their writes: close waits for them. */
+function ledgerWriter(app: FastifyInstance, deps: AppDependencies): TransferWriter {
+  const writer = createCoalescingWriter({
+    writeBatch: (requests) => postTransfers(deps.pool, requests),
+    inFlightMax: deps.config.ledgerWritersMax,
+    batchTransfersMax: ledgerBatchTransfersMax,
+    queueMax: ledgerQueueMax,
+  });
+  app.addHook('onClose', () => writer.whenIdle());
+  return writer;
+}
+
+/** Hold expiry and checkpoint sealing, when asked for; both stop when the app closes. */
+function startBackgroundWork(app: FastifyInstance, deps: AppDependencies, ctx: RouteContext): void {
+  const stops: (() => void)[] = [];
+  if (deps.sweepExpiredHolds) stops.push(startHoldExpiry(deps.pool, ctx.write, (error) => app.log.error({ err: error }, 'expiring holds failed')));
+  if (deps.sealIntervalMs) stops.push(startSealer(deps.pool, ctx.sealKey, deps.sealIntervalMs, (error) => app.log.error({ err: error }, 'sealing a checkpoint failed')));
+  app.addHook('onClose', async () => stops.forEach((stop) => stop()));
 }
