@@ -36,7 +36,6 @@ function statementFailed(error: unknown): boolean {
  * gets its own outcome.
  */
 export interface CoalescingWriter extends TransferWriter {
-  pending(): number;
   /** Resolves once nothing is queued or being written: shutdown waits for it before closing the pool. */
   whenIdle(): Promise<void>;
 }
@@ -97,5 +96,5 @@ export function createCoalescingWriter(options: CoalescerOptions): CoalescingWri
     });
   };
   const whenIdle = () => (inFlight === 0 && queue.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)));
-  return Object.assign(writer, { pending: () => queue.length + inFlight, whenIdle });
+  return Object.assign(writer, { whenIdle });
 }

@@ -16,7 +16,7 @@ interface TransferSnapshot {
   reference: string | null;
   expires_at: string | null;
   hash: string | null;
-  reverses_transfer_id?: string | null;
+  reverses_transfer_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -39,7 +39,7 @@ export function transferFromSnapshot(snapshot: TransferSnapshot): Transfer {
     reference: snapshot.reference,
     expiresAt: snapshot.expires_at === null ? null : new Date(snapshot.expires_at),
     hash: snapshot.hash,
-    reversesTransferId: snapshot.reverses_transfer_id ?? null,
+    reversesTransferId: snapshot.reverses_transfer_id,
     createdAt: new Date(snapshot.created_at),
     updatedAt: new Date(snapshot.updated_at),
   };
