@@ -26,6 +26,14 @@ import { ledgerRoutes } from './http/routes/ledger.ts';
 import { transferRoutes } from './http/routes/transfers.ts';
 import { userRoutes } from './http/routes/users.ts';
 import { walletRoutes } from './http/routes/wallets.ts';
+import { eventRoutes } from './http/routes/events.ts';
+import { webhookRoutes } from './http/routes/webhooks.ts';
+import { EventNotifier } from './events/notifier.ts';
+import { createPublisher, type Publisher } from './events/publisher.ts';
+import { brokerConsumer, startEventRelay } from './events/relay.ts';
+import { startWebhookDelivery } from './events/webhookDelivery.ts';
+import { webhookSecretKey } from './events/webhookSigning.ts';
+import { webhookConsumer } from './store/webhooks.ts';
 import type { TransferWriter } from './services/moveMoney.ts';
 import { Tokens } from './services/tokens.ts';
 import { createCoalescingWriter } from './services/coalescer.ts';
@@ -53,6 +61,10 @@ export interface AppDependencies {
   sweepExpiredHolds?: boolean | undefined;
   /** Seal a signed ledger checkpoint this often (the server does; tests seal themselves). */
   sealIntervalMs?: number | undefined;
+  /** Sequence events, relay them to the broker and deliver webhooks in the background (the server does). */
+  relayEvents?: boolean | undefined;
+  /** Where events go; defaults to the broker EVENTS_URL names, if any. */
+  publisher?: Publisher | undefined;
 }
 
 /** Never log secrets: passwords, tokens, or national ids. */
@@ -70,7 +82,9 @@ export const logRedactPaths = [
 /** Builds the HTTP app with every plugin registered explicitly; listening is the caller's job. */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const app = createServer(deps);
-  const metrics = createMetrics(deps.pool);
+  const publisher = deps.publisher ?? (deps.config.eventsUrl ? await createPublisher(deps.config.eventsUrl, deps.config.eventsTopic) : undefined);
+  if (publisher) app.addHook('onClose', () => publisher.close());
+  const metrics = createMetrics(deps.pool, publisher ? [brokerConsumer, webhookConsumer] : [webhookConsumer]);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requestDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
@@ -92,9 +106,12 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     inFlight: new InFlightKeys(),
     metrics,
     sealKey: sealKey(deps.jwtSecret),
+    webhookSecretKey: webhookSecretKey(deps.jwtSecret),
+    notifier: new EventNotifier(deps.pool, (error) => app.log.error({ err: error }, 'listening for events failed')),
   };
-  startBackgroundWork(app, deps, ctx);
-  await app.register(healthRoutes, { pool: deps.pool, redis: deps.redis });
+  app.addHook('onClose', async () => ctx.notifier.close());
+  startBackgroundWork(app, deps, ctx, publisher);
+  await app.register(healthRoutes, { pool: deps.pool, redis: deps.redis, publisher });
   await app.register(userRoutes, ctx);
   await app.register(authRoutes, { ...ctx, loginLimit: { max: deps.config.loginAttemptsPer15Minutes, timeWindow: '15 minutes' } });
   await app.register(currencyRoutes, ctx);
@@ -102,6 +119,8 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(transferRoutes, ctx);
   await app.register(fundsRoutes, ctx);
   await app.register(ledgerRoutes, ctx);
+  await app.register(eventRoutes, ctx);
+  await app.register(webhookRoutes, ctx);
   return app;
 }
 
@@ -181,10 +200,33 @@ function ledgerWriter(app: FastifyInstance, deps: AppDependencies): TransferWrit
   return writer;
 }
 
-/** Hold expiry and checkpoint sealing, when asked for; both stop when the app closes. */
-function startBackgroundWork(app: FastifyInstance, deps: AppDependencies, ctx: RouteContext): void {
-  const stops: (() => void)[] = [];
-  if (deps.sweepExpiredHolds) stops.push(startHoldExpiry(deps.pool, ctx.write, (error) => app.log.error({ err: error }, 'expiring holds failed')));
-  if (deps.sealIntervalMs) stops.push(startSealer(deps.pool, ctx.sealKey, deps.sealIntervalMs, (error) => app.log.error({ err: error }, 'sealing a checkpoint failed')));
-  app.addHook('onClose', async () => stops.forEach((stop) => stop()));
+/** Hold expiry, checkpoint sealing and the event relay with webhook delivery, when asked for; all stop when the app closes. */
+function startBackgroundWork(app: FastifyInstance, deps: AppDependencies, ctx: RouteContext, publisher: Publisher | undefined): void {
+  const stops: (() => unknown)[] = [];
+  const logError = (what: string) => (error: unknown) => app.log.error({ err: error }, what);
+  if (deps.sweepExpiredHolds) stops.push(startHoldExpiry(deps.pool, ctx.write, logError('expiring holds failed')));
+  if (deps.sealIntervalMs) stops.push(startSealer(deps.pool, ctx.sealKey, deps.sealIntervalMs, logError('sealing a checkpoint failed')));
+  if (deps.relayEvents) {
+    const relay = startEventRelay({
+      pool: deps.pool,
+      currencies: ctx.currencies,
+      publisher,
+      onPublished: (count) => ctx.metrics.eventsDelivered.inc({ sink: publisher?.name ?? 'broker' }, count),
+      onBrokerFailure: () => ctx.metrics.eventDeliveryFailures.inc({ sink: publisher?.name ?? 'broker' }),
+      onError: logError('relaying events failed'),
+    });
+    const delivery = startWebhookDelivery({
+      pool: deps.pool,
+      currencies: ctx.currencies,
+      secretKey: ctx.webhookSecretKey,
+      retryScheduleSeconds: deps.config.webhookRetryScheduleSeconds,
+      disableAfterSeconds: deps.config.webhookDisableAfterSeconds,
+      onAttempt: (succeeded) => (succeeded ? ctx.metrics.eventsDelivered : ctx.metrics.eventDeliveryFailures).inc({ sink: 'webhook' }),
+      onError: logError('delivering webhooks failed'),
+    });
+    stops.push(() => relay.stop(), () => delivery.stop());
+  }
+  app.addHook('onClose', async () => {
+    await Promise.all(stops.map((stop) => stop()));
+  });
 }

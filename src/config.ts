@@ -9,6 +9,12 @@ export interface Config {
   embeddedPostgresPort: number;
   redisUrl: string | undefined;
   eventsUrl: string | undefined;
+  /** The RabbitMQ exchange, NATS subject prefix (and stream) and Kafka topic events go to. */
+  eventsTopic: string;
+  /** Seconds to wait before each webhook retry; the first attempt is immediate. */
+  webhookRetryScheduleSeconds: number[];
+  /** An endpoint failing without a single success for this long is disabled. */
+  webhookDisableAfterSeconds: number;
   jwtSecret: string | undefined;
   adminUsername: string | undefined;
   adminPassword: string | undefined;
@@ -66,6 +72,16 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
   return text;
 }
 
+function seconds(env: Env, name: string, fallback: number[]): number[] {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const values = text.split(',').map((part) => Number(part.trim()));
+  if (values.length > 20 || !values.every((value) => Number.isFinite(value) && value > 0 && value <= 7 * 86_400)) {
+    throw new ConfigError(`${name} must be up to 20 comma-separated delays in seconds (each above 0, at most a week), got "${text}"`);
+  }
+  return values;
+}
+
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export function loadConfig(env: Env = process.env): Readonly<Config> {
@@ -81,6 +97,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   if (adminPassword !== undefined && adminPassword.length < 12) throw new ConfigError('ADMIN_PASSWORD must be at least 12 characters');
   const defaultCurrency = env.DEFAULT_CURRENCY || 'USD';
   if (!/^[A-Z][A-Z0-9]{2,9}$/.test(defaultCurrency)) throw new ConfigError(`DEFAULT_CURRENCY must be a currency code, got "${defaultCurrency}"`);
+  const eventsTopic = env.EVENTS_TOPIC || 'kassa.events';
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(eventsTopic)) throw new ConfigError(`EVENTS_TOPIC must be letters, digits, '.', '_' or '-' (at most 100), got "${eventsTopic}"`);
   const logLevel = env.LOG_LEVEL || 'info';
   if (!logLevels.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${logLevels.join(', ')}`);
   return Object.freeze({
@@ -92,6 +110,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     embeddedPostgresPort: port(env, 'EMBEDDED_PG_PORT', 54320),
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     eventsUrl: url(env, 'EVENTS_URL', ['amqp:', 'amqps:', 'nats:', 'kafka:']),
+    eventsTopic,
+    // The Standard Webhooks schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h — about 27 hours.
+    webhookRetryScheduleSeconds: seconds(env, 'WEBHOOK_RETRY_SCHEDULE', [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000]),
+    webhookDisableAfterSeconds: count(env, 'WEBHOOK_DISABLE_AFTER_SECONDS', 5 * 86_400),
     jwtSecret,
     adminUsername,
     adminPassword,

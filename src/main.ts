@@ -28,7 +28,7 @@ if (config.adminUsername && config.adminPassword) {
 const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }) : undefined;
 redis?.on('error', () => {}); // reported by /ready; the rate limiter serves on without it
 const app = await buildApp({ config, pool: database.pool, redis, jwtSecret: loadJwtSecret(config), logger: { level: config.logLevel }, sweepExpiredHolds: true,
-  sealIntervalMs: config.sealIntervalSeconds * 1_000 });
+  sealIntervalMs: config.sealIntervalSeconds * 1_000, relayEvents: true });
 
 const stopHousekeeping = startHousekeeping(database.pool, (error) => app.log.error({ err: error }, 'housekeeping failed'));
 

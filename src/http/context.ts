@@ -1,4 +1,5 @@
 import type { Config } from '../config.ts';
+import type { EventNotifier } from '../events/notifier.ts';
 import type { Pool } from '../db/pool.ts';
 import type { TransferWriter } from '../services/moveMoney.ts';
 import type { Tokens } from '../services/tokens.ts';
@@ -17,4 +18,8 @@ export interface RouteContext {
   metrics: Metrics;
   /** Signs and verifies ledger checkpoints; derived from the server secret. */
   sealKey: Buffer;
+  /** Encrypts webhook signing secrets at rest; derived from the server secret. */
+  webhookSecretKey: Buffer;
+  /** Wakes live event streams when new events are sequenced. */
+  notifier: EventNotifier;
 }

@@ -1,13 +1,17 @@
 import client from 'prom-client';
 import type { Pool } from '../db/pool.ts';
+import { consumerLagSeconds } from '../store/events.ts';
 
 export interface Metrics {
   registry: client.Registry;
   requestDuration: client.Histogram<'method' | 'route' | 'status'>;
   transfers: client.Counter<'outcome'>;
+  eventsDelivered: client.Counter<'sink'>;
+  eventDeliveryFailures: client.Counter<'sink'>;
 }
 
-export function createMetrics(pool: Pool): Metrics {
+/** `eventConsumers`: the outbox consumers whose lag is reported (the broker relay, webhooks). */
+export function createMetrics(pool: Pool, eventConsumers: string[] = []): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
   const requestDuration = new client.Histogram({
@@ -28,5 +32,26 @@ export function createMetrics(pool: Pool): Metrics {
   poolGauge('kassa_db_pool_connections', 'Database connections open in the pool', () => pool.totalCount);
   poolGauge('kassa_db_pool_idle', 'Idle database connections in the pool', () => pool.idleCount);
   poolGauge('kassa_db_pool_waiting', 'Queries waiting for a database connection', () => pool.waitingCount);
-  return { registry, requestDuration, transfers };
+  const eventsDelivered = new client.Counter({
+    name: 'kassa_events_delivered_total',
+    help: 'Events handed over: to the broker (confirmed) or to webhook endpoints (2xx)',
+    labelNames: ['sink'] as const,
+    registers: [registry],
+  });
+  const eventDeliveryFailures = new client.Counter({
+    name: 'kassa_event_delivery_failures_total',
+    help: 'Failed publishes to the broker and failed webhook attempts',
+    labelNames: ['sink'] as const,
+    registers: [registry],
+  });
+  new client.Gauge({
+    name: 'kassa_outbox_lag_seconds',
+    help: 'Age of the oldest event a consumer has not yet taken (0 when caught up)',
+    labelNames: ['consumer'] as const,
+    registers: [registry],
+    async collect() {
+      for (const consumer of eventConsumers) this.set({ consumer }, await consumerLagSeconds(pool, consumer).catch(() => Number.NaN));
+    },
+  });
+  return { registry, requestDuration, transfers, eventsDelivered, eventDeliveryFailures };
 }

@@ -1,7 +1,7 @@
 // One schema per resource drives request validation, response serialization and /openapi.json.
 import { Type, type Static, type TSchema } from 'typebox';
 
-const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+export const nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const Uuid = Type.String({ format: 'uuid', description: 'UUID' });
 export const Timestamp = Type.String({ format: 'date-time', description: 'RFC 3339 UTC timestamp' });
@@ -95,6 +95,29 @@ export const CurrencySchema = Type.Object(
   { title: 'Currency' },
 );
 
+export const eventTypes = [
+  'user.created',
+  'wallet.created',
+  'transfer.created',
+  'transfer.posted',
+  'transfer.voided',
+  'transfer.reversed',
+  'deposit.created',
+  'withdrawal.created',
+] as const;
+
+export const EventSchema = Type.Object(
+  {
+    id: Uuid,
+    sequence: Type.String({ pattern: '^[0-9]+$', description: 'Place in the event order; pass as `after` (or `Last-Event-ID`) to resume after it' }),
+    type: Type.Union(eventTypes.map((type) => Type.Literal(type))),
+    created_at: Timestamp,
+    wallet_ids: Type.Array(Uuid, { description: 'The wallets this event concerns' }),
+    data: Type.Record(Type.String(), Type.Unknown(), { description: 'The Transfer for transfer.*, deposit.* and withdrawal.* events; ids for user.created and wallet.created' }),
+  },
+  { title: 'Event', description: '`id` is stable across redeliveries' },
+);
+
 export const listOf = <T extends TSchema>(item: T) =>
   Type.Object({ data: Type.Array(item), next_cursor: nullable(Type.String({ description: 'Pass as `cursor` for the next page' })) });
 
@@ -122,3 +145,4 @@ export type UserWire = Static<typeof UserSchema>;
 export type WalletWire = Static<typeof WalletSchema>;
 export type TransferWire = Static<typeof TransferSchema>;
 export type EntryWire = Static<typeof EntrySchema>;
+export type EventWire = Static<typeof EventSchema>;

@@ -2,7 +2,7 @@ import type { Pool } from '../db/pool.ts';
 import type { PostOutcome, PostRequest, Transfer, TransferResult } from '../ledger/transfer.ts';
 import { withRetry } from './retry.ts';
 
-interface TransferSnapshot {
+export interface TransferSnapshot {
   id: string;
   kind: Transfer['kind'];
   status: Transfer['status'];

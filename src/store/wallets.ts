@@ -50,12 +50,18 @@ export async function listUserWallets(
   return { items, next: rows.length > options.limit && last ? { createdAt: last.createdAt, id: last.id } : null };
 }
 
-/** Creates a wallet; undefined when the user already holds one in that currency. */
+/** Creates a wallet and its wallet.created event; undefined when the user already holds one in that currency. */
 export async function createWallet(pool: Pool, userId: string, currency: string): Promise<Wallet | undefined> {
   const { rows } = await pool.query<WalletRow>(
-    `insert into accounts (kind, user_id, currency) values ('wallet', $1, $2)
-     on conflict (user_id, currency) where kind = 'wallet' do nothing
-     returning ${walletColumns}`,
+    `with wallet as (
+       insert into accounts (kind, user_id, currency) values ('wallet', $1, $2)
+       on conflict (user_id, currency) where kind = 'wallet' do nothing
+       returning ${walletColumns}
+     ), event as (
+       insert into outbox (type, wallet_ids, data)
+       select 'wallet.created', array[id], jsonb_build_object('wallet_id', id, 'user_id', user_id, 'currency', currency) from wallet
+     )
+     select * from wallet`,
     [userId, currency],
   );
   return rows[0] && walletFromRow(rows[0]);

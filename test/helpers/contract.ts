@@ -46,6 +46,7 @@ export function recordContractViolations(app: FastifyInstance): string[] {
       return payload;
     }
     if (reply.statusCode === 204) return payload;
+    if (typeof (payload as { pipe?: unknown } | null)?.pipe === 'function') return payload; // a stream (Server-Sent Events): not JSON
     const body: unknown = typeof payload === 'string' ? JSON.parse(payload) : payload;
     if (!validate(body)) violations.push(`${request.method} ${route} ${reply.statusCode}: ${ajv.errorsText(validate.errors)} in ${String(payload).slice(0, 300)}`);
     return payload;

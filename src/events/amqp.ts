@@ -1,0 +1,56 @@
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import type { EventWire } from '../http/schemas.ts';
+import { eventBody, type Publisher } from './publisher.ts';
+
+/**
+ * RabbitMQ: a durable topic exchange named after the topic, routing key = event type, persistent
+ * messages with the event id as message id, and publisher confirms — publish() resolves only when
+ * the broker has taken every message. A lost connection is reopened on the next publish.
+ */
+export function amqpPublisher(url: string, exchange: string): Publisher {
+  let opening: Promise<{ connection: ChannelModel; channel: ConfirmChannel }> | undefined;
+
+  function open() {
+    opening ??= (async () => {
+      const connection = await amqp.connect(url);
+      const forget = () => (opening = undefined);
+      connection.on('error', () => {}); // followed by 'close'
+      connection.on('close', forget);
+      const channel = await connection.createConfirmChannel();
+      channel.on('error', () => {});
+      channel.on('close', forget);
+      await channel.assertExchange(exchange, 'topic', { durable: true });
+      return { connection, channel };
+    })().catch((error: unknown) => {
+      opening = undefined;
+      throw error;
+    });
+    return opening;
+  }
+
+  return {
+    name: 'rabbitmq',
+    async publish(events: EventWire[]) {
+      const { channel } = await open();
+      for (const event of events) {
+        channel.publish(exchange, event.type, eventBody(event), {
+          persistent: true,
+          messageId: event.id,
+          type: event.type,
+          contentType: 'application/json',
+          timestamp: Math.floor(Date.parse(event.created_at) / 1000),
+          headers: { sequence: event.sequence },
+        });
+      }
+      await channel.waitForConfirms(); // rejects if the broker refused any of them
+    },
+    async check() {
+      await open();
+    },
+    async close() {
+      const current = opening;
+      opening = undefined;
+      if (current) await (await current.catch(() => undefined))?.connection.close().catch(() => {});
+    },
+  };
+}

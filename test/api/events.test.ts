@@ -1,0 +1,142 @@
+// The event feed: every state change has its event, in one gap-free order that a late commit
+// cannot be skipped in, per-wallet order that matches the ledger, and each user sees only their own.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sequenceEvents } from '../../src/store/events.ts';
+import { auth, depositTo, key, signUp, startApi, type Session, type TestApi } from '../helpers/api.ts';
+
+let api: TestApi;
+let operator: Session;
+
+before(async () => {
+  api = await startApi();
+  operator = await signUp(api, { role: 'operator' });
+});
+after(() => api.close());
+
+interface WireEvent {
+  id: string;
+  sequence: string;
+  type: string;
+  wallet_ids: string[];
+  data: Record<string, unknown>;
+}
+
+async function feed(session: Session, after = '0'): Promise<WireEvent[]> {
+  const events: WireEvent[] = [];
+  let cursor: string | null = after;
+  while (cursor !== null) {
+    const response = await api.app.inject({ method: 'GET', url: `/v1/events?after=${cursor}&limit=100`, headers: auth(session) });
+    assert.equal(response.statusCode, 200, response.body);
+    const page = response.json() as { data: WireEvent[]; next_cursor: string | null };
+    events.push(...page.data);
+    cursor = page.next_cursor;
+  }
+  return events;
+}
+
+async function sequenceAll(): Promise<void> {
+  while ((await sequenceEvents(api.db.pool, 1_000)) > 0);
+}
+
+async function transfer(from: Session, to: Session, amount: string, extra: Record<string, unknown> = {}) {
+  const response = await api.app.inject({
+    method: 'POST',
+    url: '/v1/transfers',
+    headers: auth(from, key()),
+    payload: { from_wallet_id: from.walletId, to_wallet_id: to.walletId, amount, currency: 'USD', ...extra },
+  });
+  assert.equal(response.statusCode, 201, response.body);
+  return response.json() as { id: string };
+}
+
+describe('the event feed', () => {
+  test('every state change writes its event, and users see only their own wallets', async () => {
+    const alice = await signUp(api);
+    const bob = await signUp(api);
+    const carol = await signUp(api);
+    await depositTo(api, operator, alice.walletId, '50.00');
+    const eur = await api.app.inject({ method: 'POST', url: '/v1/wallets', headers: auth(alice), payload: { currency: 'EUR' } });
+    const payment = await transfer(alice, bob, '10.00');
+    const hold = await transfer(alice, bob, '5.00', { hold: true });
+    await api.app.inject({ method: 'POST', url: `/v1/transfers/${hold.id}/capture`, headers: auth(alice, key()), payload: { amount: '2.00' } });
+    const voided = await transfer(alice, bob, '1.00', { hold: true });
+    await api.app.inject({ method: 'POST', url: `/v1/transfers/${voided.id}/void`, headers: auth(alice, key()) });
+    const reversal = await api.app.inject({ method: 'POST', url: `/v1/transfers/${payment.id}/reverse`, headers: auth(operator), payload: { reason: 'test' } });
+    assert.equal(reversal.statusCode, 201, reversal.body);
+    await api.app.inject({ method: 'POST', url: '/v1/withdrawals', headers: auth(alice, key()), payload: { wallet_id: alice.walletId, amount: '1.00', currency: 'USD' } });
+    await sequenceAll();
+
+    const aliceEvents = await feed(alice);
+    assert.deepEqual(aliceEvents.map((event) => event.type), [
+      'user.created', 'wallet.created', 'deposit.created', 'wallet.created', 'transfer.created', 'transfer.created', 'transfer.posted',
+      'transfer.created', 'transfer.voided', 'transfer.reversed', 'withdrawal.created',
+    ]);
+    assert.equal(aliceEvents[3]!.data.wallet_id, eur.json().id);
+    assert.equal(aliceEvents[2]!.data.amount, '50.00', 'transfer events carry the Transfer as the API renders it');
+    assert.equal(aliceEvents[6]!.data.captured_amount, '2.00');
+    assert.ok(aliceEvents.every((event) => event.wallet_ids.some((id) => id === alice.walletId || id === eur.json().id)));
+    assert.deepEqual((await feed(bob)).map((event) => event.type), [
+      'user.created', 'wallet.created', 'transfer.created', 'transfer.created', 'transfer.posted', 'transfer.created', 'transfer.voided', 'transfer.reversed',
+    ]);
+    assert.deepEqual((await feed(carol)).map((event) => event.type), ['user.created', 'wallet.created'], "carol sees nothing of alice's or bob's");
+
+    const all = await feed(operator);
+    assert.deepEqual(all.map((event) => BigInt(event.sequence)), all.map((_, index) => BigInt(index + 1)), 'the operator feed is gap-free');
+    assert.equal(new Set(all.map((event) => event.id)).size, all.length);
+    const again = await feed(operator);
+    assert.deepEqual(again.map((event) => event.id), all.map((event) => event.id), 'ids and order are stable across reads');
+    const tail = await feed(operator, all[all.length - 3]!.sequence);
+    assert.deepEqual(tail.map((event) => event.id), all.slice(-2).map((event) => event.id), '`after` resumes right after that event');
+  });
+
+  test('a transaction that commits late is not skipped: it takes the next place in the order', async () => {
+    const alice = await signUp(api);
+    await depositTo(api, operator, alice.walletId, '5.00');
+    const slow = await api.db.pool.connect();
+    try {
+      await slow.query('begin');
+      // Takes its outbox position now, but commits only after later events have been read.
+      await slow.query(`insert into outbox (type, wallet_ids, data) values ('wallet.created', array[$1::uuid], '{"late": true}')`, [alice.walletId]);
+      await depositTo(api, operator, alice.walletId, '1.00');
+      await sequenceAll();
+      const seen = await feed(alice);
+      assert.equal(seen[seen.length - 1]!.type, 'deposit.created');
+      await slow.query('commit');
+      await sequenceAll();
+      const late = await feed(alice, seen[seen.length - 1]!.sequence);
+      assert.deepEqual(late.map((event) => event.data), [{ late: true }], 'a reader that had moved on still gets the late event');
+    } finally {
+      slow.release();
+    }
+  });
+
+  test('under concurrent load each wallet\'s events come in the order its entries were written', async () => {
+    const wallets = await Promise.all(Array.from({ length: 4 }, () => signUp(api)));
+    for (const wallet of wallets) await depositTo(api, operator, wallet.walletId, '100.00');
+    await Promise.all(Array.from({ length: 200 }, (_, index) => {
+      const from = wallets[index % 4]!;
+      const to = wallets[(index + 1 + (index >> 2) % 3) % 4]!; // never the payer
+      return transfer(from, to, '0.01');
+    }));
+    await sequenceAll();
+    const all = await feed(operator);
+    for (const wallet of wallets) {
+      const { rows } = await api.db.pool.query<{ transfer_id: string }>(
+        'select transfer_id from entries where account_id = $1 order by version', [wallet.walletId],
+      );
+      const fromEvents = all.filter((event) => event.wallet_ids.includes(wallet.walletId) && event.type.endsWith('.created') && 'id' in event.data)
+        .map((event) => event.data.id);
+      assert.deepEqual(fromEvents, rows.map((row) => row.transfer_id));
+    }
+  });
+
+  test('a malformed `after` or Last-Event-ID is a 400 problem', async () => {
+    const response = await api.app.inject({ method: 'GET', url: '/v1/events?after=-1', headers: auth(operator) });
+    assert.equal(response.statusCode, 400);
+    assert.equal(response.headers['content-type'], 'application/problem+json; charset=utf-8');
+    const stream = await api.app.inject({ method: 'GET', url: '/v1/events/stream', headers: { ...auth(operator), 'last-event-id': 'abc' } });
+    assert.equal(stream.statusCode, 400);
+    assert.equal(stream.json().code, 'invalid_cursor');
+  });
+});
