@@ -63,13 +63,15 @@ export function openEventStream(options: EventStreamOptions): PassThrough {
   }
 
   const unsubscribe = options.notifier.subscribe(() => void pump());
-  const poll = setInterval(() => void pump(), pollIntervalMs);
-  const keepAlive = setInterval(() => stream.write(': keep-alive\n\n'), keepAliveIntervalMs);
-  stream.on('close', () => {
+  const poll = setInterval(() => void pump(), pollIntervalMs).unref();
+  const keepAlive = setInterval(() => stream.write(': keep-alive\n\n'), keepAliveIntervalMs).unref();
+  const stop = () => {
     unsubscribe();
     clearInterval(poll);
     clearInterval(keepAlive);
-  });
+  };
+  stream.once('finish', stop); // ended by shutdown
+  stream.once('close', stop); // or the client hung up
   stream.write('retry: 2000\n\n');
   void pump();
   return stream;

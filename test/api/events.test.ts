@@ -2,6 +2,7 @@
 // cannot be skipped in, per-wallet order that matches the ledger, and each user sees only their own.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { LightMyRequestResponse } from 'fastify';
 import { sequenceEvents } from '../../src/store/events.ts';
 import { auth, depositTo, key, signUp, startApi, type Session, type TestApi } from '../helpers/api.ts';
 
@@ -26,7 +27,7 @@ async function feed(session: Session, after = '0'): Promise<WireEvent[]> {
   const events: WireEvent[] = [];
   let cursor: string | null = after;
   while (cursor !== null) {
-    const response = await api.app.inject({ method: 'GET', url: `/v1/events?after=${cursor}&limit=100`, headers: auth(session) });
+    const response: LightMyRequestResponse = await api.app.inject({ method: 'GET', url: `/v1/events?after=${cursor}&limit=100`, headers: auth(session) });
     assert.equal(response.statusCode, 200, response.body);
     const page = response.json() as { data: WireEvent[]; next_cursor: string | null };
     events.push(...page.data);

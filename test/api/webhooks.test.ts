@@ -115,7 +115,7 @@ describe('webhooks', () => {
       const hook = await register(receiver.url, ['*']);
       const alice = await signUp(api);
       await depositTo(api, operator, alice.walletId, '1.00');
-      const disabled = await waitFor('the endpoint to be disabled', async () => {
+      const disabled = await waitFor<{ enabled: boolean; disabled_at: string | null; failing_since: string | null }>('the endpoint to be disabled', async () => {
         const response = await api.app.inject({ method: 'GET', url: `/v1/webhooks/${hook.id}`, headers: auth(operator) });
         return response.json().enabled === false ? response.json() : undefined;
       });

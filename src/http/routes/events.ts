@@ -76,7 +76,8 @@ export const eventRoutes: FastifyPluginAsync<RouteContext> = async (base, ctx) =
     streams.add(stream);
     stream.on('close', () => streams.delete(stream));
     request.raw.on('close', () => stream.destroy());
-    reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').header('x-accel-buffering', 'no');
+    // Connection: close — a stream ended at shutdown must not leave an idle keep-alive socket holding the server open.
+    reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').header('x-accel-buffering', 'no').header('connection', 'close');
     return reply.send(stream);
   });
 };
