@@ -19,6 +19,11 @@ export const brokerConsumer = 'broker';
  */
 export async function relayToBroker(pool: Pool, publisher: Publisher, currencies: Currencies, limit = relayBatchMax): Promise<number> {
   const client = await pool.connect();
+  // The connection idles in its transaction while the broker confirms; if the database drops it
+  // meanwhile, the error must fail this relay step (at the next query), not the process.
+  const ignore = () => {};
+  client.on('error', ignore);
+  let failure: Error | undefined;
   try {
     await client.query('begin');
     const { rows } = await client.query<{ sequence: bigint }>('select sequence from event_cursors where consumer = $1 for update skip locked', [brokerConsumer]);
@@ -36,10 +41,12 @@ export async function relayToBroker(pool: Pool, publisher: Publisher, currencies
     await client.query('commit');
     return events.length;
   } catch (error) {
+    failure = error as Error;
     await client.query('rollback').catch(() => {});
     throw error;
   } finally {
-    client.release();
+    client.off('error', ignore);
+    client.release(failure); // a connection that failed is discarded, not pooled
   }
 }
 

@@ -105,12 +105,13 @@ export const eventTypes = [
   'deposit.created',
   'withdrawal.created',
 ] as const;
+export type EventType = (typeof eventTypes)[number];
 
 export const EventSchema = Type.Object(
   {
     id: Uuid,
     sequence: Type.String({ pattern: '^[0-9]+$', description: 'Place in the event order; pass as `after` (or `Last-Event-ID`) to resume after it' }),
-    type: Type.Union(eventTypes.map((type) => Type.Literal(type))),
+    type: Type.Unsafe<EventType>(Type.String({ enum: [...eventTypes] })),
     created_at: Timestamp,
     wallet_ids: Type.Array(Uuid, { description: 'The wallets this event concerns' }),
     data: Type.Record(Type.String(), Type.Unknown(), { description: 'The Transfer for transfer.*, deposit.* and withdrawal.* events; ids for user.created and wallet.created' }),

@@ -3,6 +3,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
+import type { Publisher } from '../../src/events/publisher.ts';
+import { relayToBroker } from '../../src/events/relay.ts';
 import { sequenceEvents } from '../../src/store/events.ts';
 import { auth, depositTo, key, signUp, startApi, type Session, type TestApi } from '../helpers/api.ts';
 
@@ -140,4 +142,45 @@ describe('the event feed', () => {
     assert.equal(stream.statusCode, 400);
     assert.equal(stream.json().code, 'invalid_cursor');
   });
+
+  test('the broker relay: one instance at a time, and a death between publish and cursor means a re-send, not a loss', async () => {
+    const alice = await signUp(api);
+    await depositTo(api, operator, alice.walletId, '1.00');
+    await sequenceAll();
+    const batches: string[][] = [];
+    let onPublish: () => Promise<void> = async () => {};
+    const publisher: Publisher = {
+      name: 'test',
+      publish: async (events) => {
+        batches.push(events.map((event) => event.sequence));
+        await onPublish();
+      },
+      check: async () => {},
+      close: async () => {},
+    };
+
+    // A second instance finds the lease taken while the first is publishing.
+    let release!: () => void;
+    const hold = new Promise<void>((resolve) => (release = resolve));
+    onPublish = () => hold;
+    const first = relayToBroker(api.db.pool, publisher, currencies());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(await relayToBroker(api.db.pool, publisher, currencies()), 0, 'the other instance holds the cursor');
+    // The first dies after the broker confirmed but before its cursor commit.
+    onPublish = async () => {};
+    await api.db.pool.query(
+      `select pg_terminate_backend(pid) from pg_stat_activity
+        where datname = current_database() and state = 'idle in transaction' and pid <> pg_backend_pid()`,
+    );
+    release();
+    await assert.rejects(first);
+    const resent = await relayToBroker(api.db.pool, publisher, currencies());
+    assert.ok(resent > 0);
+    assert.deepEqual(batches[batches.length - 1], batches[0], 'the same events again, from the unmoved cursor');
+    assert.equal(await relayToBroker(api.db.pool, publisher, currencies()), 0, 'and then nothing more');
+  });
 });
+
+function currencies() {
+  return new Map([['USD', { code: 'USD', name: 'US Dollar', scale: 2, kind: 'fiat' as const }]]);
+}
