@@ -48,11 +48,11 @@ async function kill(): Promise<void> {
   await exited;
 }
 
-async function call(path: string, body: unknown, token?: string): Promise<{ status: number; body: Record<string, any> }> {
+async function call(path: string, body: unknown, token?: string): Promise<{ status: number; body: { wallet?: { id: string } } }> {
   const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': randomUUID() };
   if (token) headers.authorization = `Bearer ${token}`;
   const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
+  return { status: response.status, body: (await response.json()) as { wallet?: { id: string } } };
 }
 
 /** Sends `count` transfers, 16 at a time, among the wallets; stops early (without failing) when the server dies. */
@@ -94,8 +94,9 @@ test('events committed while the broker was down, or while the relay was killed 
     const wallets: string[] = [];
     for (let index = 0; index < 8; index++) {
       const user = await call('/v1/users', { username: `crash_${index}`, password: 'a crash password', name: 'Crash' });
-      wallets.push(user.body.wallet.id);
-      assert.equal((await call('/v1/deposits', { wallet_id: user.body.wallet.id, amount: '100.00', currency: 'USD' }, admin.access_token)).status, 201);
+      const walletId = user.body.wallet!.id;
+      wallets.push(walletId);
+      assert.equal((await call('/v1/deposits', { wallet_id: walletId, amount: '100.00', currency: 'USD' }, admin.access_token)).status, 201);
     }
     assert.equal(await transfers(admin.access_token, wallets, 200), 200);
     const ready = await fetch(`${baseUrl}/ready`);
@@ -120,7 +121,11 @@ test('events committed while the broker was down, or while the relay was killed 
     await waitFor('every committed event at the consumer', async () => (distinct() >= total ? true : undefined), 60_000);
     const firstSeen: number[] = [];
     const seen = new Set<string>();
-    for (const event of received) if (!seen.has(event.id)) (seen.add(event.id), firstSeen.push(Number(event.sequence)));
+    for (const event of received) {
+      if (seen.has(event.id)) continue;
+      seen.add(event.id);
+      firstSeen.push(Number(event.sequence));
+    }
     assert.deepEqual(firstSeen, Array.from({ length: total }, (_, index) => index + 1), 'every event, first seen in order; re-sends only repeat');
     t.diagnostic(`${backlog} events committed while the broker was down; ${total} in all; ${received.length - total} re-sent after the kill mid-publish`);
   } finally {
