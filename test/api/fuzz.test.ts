@@ -90,6 +90,10 @@ test('no hostile request gets a 5xx, every refusal is problem+json, and no money
     { method: 'GET', path: hostileId.map((id) => `/v1/transfers/${id}`), session: alice },
     { method: 'GET', path: hostileString.map((code) => `/v1/currencies/${encodeURIComponent(code)}`), session: alice },
     { method: 'GET', path: hostileString.map((hash) => `/v1/receipts/${encodeURIComponent(hash)}`), session: alice },
+    { method: 'GET', path: fc.tuple(hostileString, hostileString).map(([after, limit]) => `/v1/events?after=${encodeURIComponent(after)}&limit=${encodeURIComponent(limit)}`), session: alice },
+    { method: 'POST', path: fc.constant('/v1/webhooks'), body: mangled({ url: 'https://example.com/hooks', events: ['transfer.created'] }), session: operator },
+    { method: 'PATCH', path: hostileId.map((id) => `/v1/webhooks/${id}`), body: mangled({ enabled: true }), session: operator },
+    { method: 'GET', path: fc.tuple(hostileId, hostileString).map(([id, cursor]) => `/v1/webhooks/${id}/deliveries?cursor=${encodeURIComponent(cursor)}`), session: operator },
   ];
   for (const endpoint of endpoints) {
     await fc.assert(
