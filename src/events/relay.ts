@@ -69,9 +69,9 @@ export interface EventRelayOptions {
 }
 
 /**
- * The background relay every instance runs: sequence committed events, publish them to the broker
- * (backing off while it is down, without holding up the rest), and queue webhook messages. Leases
- * in the database keep instances from doing the same step twice.
+ * The background relay every instance runs: sequence committed events and queue webhook messages;
+ * publish to the broker (backing off while it is down). Leases in the database keep instances
+ * from doing the same step twice.
  */
 export function startEventRelay(options: EventRelayOptions): { stop(): Promise<void> } {
   const { pool, publisher, onError } = options;
@@ -103,9 +103,17 @@ export function startEventRelay(options: EventRelayOptions): { stop(): Promise<v
     }
   }
 
-  return runLoop(async () => {
-    let busy = await step(() => sequenceEvents(pool, relayBatchMax));
-    if (publisher) busy = (await publishStep(publisher)) || busy;
-    return (await step(() => queueWebhookMessages(pool, relayBatchMax))) || busy;
-  }, idleIntervalMs);
+  // Two loops, so a slow or absent broker never delays the feed, the streams or the webhooks.
+  const loops = [
+    runLoop(async () => {
+      const busy = await step(() => sequenceEvents(pool, relayBatchMax));
+      return (await step(() => queueWebhookMessages(pool, relayBatchMax))) || busy;
+    }, idleIntervalMs),
+  ];
+  if (publisher) loops.push(runLoop(() => publishStep(publisher), idleIntervalMs));
+  return {
+    async stop() {
+      await Promise.all(loops.map((loop) => loop.stop()));
+    },
+  };
 }
