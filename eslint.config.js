@@ -1,8 +1,10 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', 'dist/'] },
+  { ignores: ['node_modules/', '.data/', 'dist/', 'test-results/'] },
+  { files: ['public/**/*.js'], languageOptions: { globals: globals.browser } },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

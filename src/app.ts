@@ -28,6 +28,7 @@ import { userRoutes } from './http/routes/users.ts';
 import { walletRoutes } from './http/routes/wallets.ts';
 import { eventRoutes } from './http/routes/events.ts';
 import { webhookRoutes } from './http/routes/webhooks.ts';
+import { consoleRoutes } from './http/routes/console.ts';
 import { EventNotifier } from './events/notifier.ts';
 import { createPublisher, type Publisher } from './events/publisher.ts';
 import { brokerConsumer, startEventRelay } from './events/relay.ts';
@@ -107,6 +108,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     metrics,
     sealKey: sealKey(deps.jwtSecret),
     webhookSecretKey: webhookSecretKey(deps.jwtSecret),
+    broker: publisher?.name,
     notifier: new EventNotifier(deps.pool, (error) => app.log.error({ err: error }, 'listening for events failed')),
   };
   app.addHook('onClose', async () => ctx.notifier.close());
@@ -121,6 +123,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
   await app.register(ledgerRoutes, ctx);
   await app.register(eventRoutes, ctx);
   await app.register(webhookRoutes, ctx);
+  await app.register(consoleRoutes);
   return app;
 }
 

@@ -22,4 +22,6 @@ export interface RouteContext {
   webhookSecretKey: Buffer;
   /** Wakes live event streams when new events are sequenced. */
   notifier: EventNotifier;
+  /** The broker events are published to ('rabbitmq', 'nats', 'kafka'), if any. */
+  broker?: string | undefined;
 }

@@ -67,3 +67,39 @@ export async function consumerLagSeconds(pool: Pool, consumer: string): Promise<
   );
   return Math.max(0, rows[0]?.lag ?? 0);
 }
+
+export interface EventStatus {
+  lastSequence: bigint;
+  unsequenced: number;
+  consumers: { name: string; sequence: bigint; lagSeconds: number }[];
+  webhooks: { enabled: number; disabled: number; pendingMessages: number; failedAttemptsLastHour: number };
+}
+
+/** Outbox and webhook health in one read, for the operator console. */
+export async function eventStatus(pool: Pool, consumers: string[]): Promise<EventStatus> {
+  const { rows } = await pool.query<{
+    last_sequence: bigint; unsequenced: number; enabled: number; disabled: number; pending: number; failed: number;
+    cursors: { consumer: string; sequence: string }[];
+  }>(
+    `select (select last_sequence from event_sequencer where id = 1) as last_sequence,
+            (select count(*) from outbox where sequence is null)::int as unsequenced,
+            (select count(*) filter (where enabled) from webhooks)::int as enabled,
+            (select count(*) filter (where not enabled) from webhooks)::int as disabled,
+            (select count(*) from webhook_messages where state = 'pending')::int as pending,
+            (select count(*) from webhook_deliveries where not succeeded and created_at > now() - interval '1 hour')::int as failed,
+            (select coalesce(jsonb_agg(jsonb_build_object('consumer', consumer, 'sequence', sequence::text)), '[]') from event_cursors
+              where consumer = any($1)) as cursors`,
+    [consumers],
+  );
+  const row = rows[0]!;
+  return {
+    lastSequence: row.last_sequence,
+    unsequenced: row.unsequenced,
+    consumers: await Promise.all(row.cursors.map(async (cursor) => ({
+      name: cursor.consumer,
+      sequence: BigInt(cursor.sequence),
+      lagSeconds: await consumerLagSeconds(pool, cursor.consumer),
+    }))),
+    webhooks: { enabled: row.enabled, disabled: row.disabled, pendingMessages: row.pending, failedAttemptsLastHour: row.failed },
+  };
+}

@@ -66,7 +66,8 @@ const routes: Route[] = [
   { method: 'POST', url: () => '/v1/transfers/00000000-0000-4000-8000-000000000000/reverse', needs: 'operator', body: () => ({ reason: 'x' }) },
   { method: 'GET', url: () => `/v1/receipts/${'0'.repeat(64)}`, needs: 'anonymous' },
   { method: 'GET', url: () => '/v1/events', needs: 'customer' },
-  { method: 'GET', url: () => '/v1/events/stream?after=x', needs: 'customer' }, // a 400 when allowed: a live stream would never end
+  { method: 'GET', url: () => '/v1/events/stream?after=x', needs: 'customer' },
+  { method: 'GET', url: () => '/v1/events/status', needs: 'operator' }, // a 400 when allowed: a live stream would never end
   { method: 'POST', url: () => '/v1/webhooks', needs: 'operator', body: () => ({ url: 'https://example.com/hooks', events: ['*'] }) },
   { method: 'GET', url: () => '/v1/webhooks', needs: 'operator' },
   { method: 'GET', url: () => '/v1/webhooks/00000000-0000-4000-8000-000000000000', needs: 'operator' },

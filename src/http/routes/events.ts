@@ -4,7 +4,9 @@ import { type TypeBoxTypeProvider, Type } from '@fastify/type-provider-typebox';
 import { openEventStream } from '../../events/stream.ts';
 import { renderEvent } from '../../events/wire.ts';
 import { KassaError } from '../../ledger/errors.ts';
-import { lastSequence, listEvents } from '../../store/events.ts';
+import { eventStatus, lastSequence, listEvents } from '../../store/events.ts';
+import { webhookConsumer } from '../../store/webhooks.ts';
+import { brokerConsumer } from '../../events/relay.ts';
 import { listUserWalletIds } from '../../store/wallets.ts';
 import type { Caller } from '../../services/tokens.ts';
 import { isOperator, requireCaller } from '../auth.ts';
@@ -48,6 +50,38 @@ export const eventRoutes: FastifyPluginAsync<RouteContext> = async (base, ctx) =
     const events = await listEvents(ctx.pool, { after: BigInt(request.query.after ?? '0'), limit, walletIds: await walletsOf(caller)() });
     const last = events[events.length - 1];
     return { data: events.map((event) => renderEvent(event, ctx.currencies)), next_cursor: events.length === limit && last ? last.sequence.toString() : null };
+  });
+
+  app.get('/v1/events/status', {
+    config: { access: 'operator' },
+    schema: {
+      summary: 'Outbox and webhook health: how far each consumer has got, and how far behind it is',
+      tags: ['events'],
+      response: {
+        200: Type.Object({
+          last_sequence: Type.String(),
+          unsequenced: Type.Integer({ description: 'Committed events not yet given their place (normally 0 or a few)' }),
+          broker: nullable(Type.String({ description: 'rabbitmq, nats or kafka; null when EVENTS_URL is unset' })),
+          consumers: Type.Array(Type.Object({ name: Type.String(), sequence: Type.String(), lag_seconds: Type.Number() })),
+          webhooks: Type.Object({ enabled: Type.Integer(), disabled: Type.Integer(), pending_messages: Type.Integer(), failed_attempts_last_hour: Type.Integer() }),
+        }),
+        ...problemResponses(401, 403),
+      },
+    },
+  }, async () => {
+    const status = await eventStatus(ctx.pool, ctx.broker ? [brokerConsumer, webhookConsumer] : [webhookConsumer]);
+    return {
+      last_sequence: status.lastSequence.toString(),
+      unsequenced: status.unsequenced,
+      broker: ctx.broker ?? null,
+      consumers: status.consumers.map((consumer) => ({ name: consumer.name, sequence: consumer.sequence.toString(), lag_seconds: consumer.lagSeconds })),
+      webhooks: {
+        enabled: status.webhooks.enabled,
+        disabled: status.webhooks.disabled,
+        pending_messages: status.webhooks.pendingMessages,
+        failed_attempts_last_hour: status.webhooks.failedAttemptsLastHour,
+      },
+    };
   });
 
   app.get('/v1/events/stream', {
