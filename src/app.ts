@@ -7,6 +7,8 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Redis } from 'ioredis';
+import type { Tracer } from '@opentelemetry/api';
+import type { ErrorReporter } from './observability/errorTracking.ts';
 import type { Config } from './config.ts';
 import type { Pool } from './db/pool.ts';
 import { KassaError } from './ledger/errors.ts';
@@ -66,6 +68,10 @@ export interface AppDependencies {
   relayEvents?: boolean | undefined;
   /** Where events go; defaults to the broker EVENTS_URL names, if any. */
   publisher?: Publisher | undefined;
+  /** Traces HTTP requests, queries and publishes when given (OTEL_EXPORTER_OTLP_ENDPOINT). */
+  tracer?: Tracer | undefined;
+  /** Reports 5xx errors and failures of background work when given (SENTRY_DSN). */
+  errorReporter?: ErrorReporter | undefined;
 }
 
 /** Never log secrets: passwords, tokens, or national ids. */
@@ -83,7 +89,13 @@ export const logRedactPaths = [
 /** Builds the HTTP app with every plugin registered explicitly; listening is the caller's job. */
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const app = createServer(deps);
-  const publisher = deps.publisher ?? (deps.config.eventsUrl ? await createPublisher(deps.config.eventsUrl, deps.config.eventsTopic) : undefined);
+  let publisher = deps.publisher ?? (deps.config.eventsUrl ? await createPublisher(deps.config.eventsUrl, deps.config.eventsTopic) : undefined);
+  if (deps.tracer) {
+    const { instrumentPool, registerHttpTracing, tracedPublisher } = await import('./observability/instrumentation.ts'); // loaded only when tracing
+    registerHttpTracing(app, deps.tracer);
+    instrumentPool(deps.pool, deps.tracer);
+    if (publisher) publisher = tracedPublisher(publisher, deps.tracer, deps.config.eventsTopic);
+  }
   if (publisher) app.addHook('onClose', () => publisher.close());
   const metrics = createMetrics(deps.pool, publisher ? [brokerConsumer, webhookConsumer] : [webhookConsumer]);
   app.addHook('onResponse', async (request, reply) => {
@@ -144,7 +156,8 @@ function createServer(deps: AppDependencies): FastifyInstance {
     },
   });
   app.setValidatorCompiler(validatorCompiler);
-  registerErrorHandling(app);
+  registerErrorHandling(app, deps.errorReporter && ((error, request) =>
+    deps.errorReporter!.report(error, { requestId: request.id, method: request.method, route: request.routeOptions.url })));
   registerInputGuard(app);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -206,7 +219,10 @@ function ledgerWriter(app: FastifyInstance, deps: AppDependencies): TransferWrit
 /** Hold expiry, checkpoint sealing and the event relay with webhook delivery, when asked for; all stop when the app closes. */
 function startBackgroundWork(app: FastifyInstance, deps: AppDependencies, ctx: RouteContext, publisher: Publisher | undefined): void {
   const stops: (() => unknown)[] = [];
-  const logError = (what: string) => (error: unknown) => app.log.error({ err: error }, what);
+  const logError = (what: string) => (error: unknown) => {
+    app.log.error({ err: error }, what);
+    deps.errorReporter?.report(error, { task: what });
+  };
   if (deps.sweepExpiredHolds) stops.push(startHoldExpiry(deps.pool, ctx.write, logError('expiring holds failed')));
   if (deps.sealIntervalMs) stops.push(startSealer(deps.pool, ctx.sealKey, deps.sealIntervalMs, logError('sealing a checkpoint failed')));
   if (deps.relayEvents) {

@@ -21,6 +21,11 @@ export interface Config {
   defaultCurrency: string;
   allowSelfDeposit: boolean;
   logLevel: string;
+  /** OpenTelemetry: export traces over OTLP/HTTP to this endpoint; unset → no tracing at all. */
+  otlpEndpoint: string | undefined;
+  otelServiceName: string;
+  /** Sentry: report errors to this DSN; unset → not loaded. */
+  sentryDsn: string | undefined;
   corsOrigins: string[];
   trustProxy: boolean;
   rateLimitPerMinute: number;
@@ -120,6 +125,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     defaultCurrency,
     allowSelfDeposit: boolean(env, 'ALLOW_SELF_DEPOSIT', false),
     logLevel,
+    otlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
+    otelServiceName: env.OTEL_SERVICE_NAME || 'kassa',
+    sentryDsn: url(env, 'SENTRY_DSN', ['http:', 'https:']),
     corsOrigins: (env.CORS_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
     trustProxy: boolean(env, 'TRUST_PROXY', false),
     rateLimitPerMinute: count(env, 'RATE_LIMIT_PER_MINUTE', 1_200),

@@ -27,8 +27,13 @@ if (config.adminUsername && config.adminPassword) {
 }
 const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }) : undefined;
 redis?.on('error', () => {}); // reported by /ready; the rate limiter serves on without it
+// Opt-in observability: neither module is even loaded unless configured.
+const tracing = config.otlpEndpoint
+  ? await (await import('./observability/tracing.ts')).startTracing({ endpoint: config.otlpEndpoint, serviceName: config.otelServiceName })
+  : undefined;
+const errorReporter = config.sentryDsn ? await (await import('./observability/errorTracking.ts')).startErrorTracking(config.sentryDsn, config.nodeEnv) : undefined;
 const app = await buildApp({ config, pool: database.pool, redis, jwtSecret: loadJwtSecret(config), logger: { level: config.logLevel }, sweepExpiredHolds: true,
-  sealIntervalMs: config.sealIntervalSeconds * 1_000, relayEvents: true });
+  sealIntervalMs: config.sealIntervalSeconds * 1_000, relayEvents: true, tracer: tracing?.tracer, errorReporter });
 
 const stopHousekeeping = startHousekeeping(database.pool, (error) => app.log.error({ err: error }, 'housekeeping failed'));
 
@@ -44,6 +49,8 @@ closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
   clearInterval(sweep);
   redis?.disconnect();
   await database.close();
+  await tracing?.shutdown();
+  await errorReporter?.flush();
   app.log.info('shut down cleanly');
 });
 

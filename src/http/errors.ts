@@ -1,10 +1,10 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { KassaError } from '../ledger/errors.ts';
 import { fieldErrors } from './validation.ts';
 import { problem, sendProblem } from './problem.ts';
 
-/** Maps every failure to problem+json in one place. A 5xx shows no internals; its cause is logged. */
-export function registerErrorHandling(app: FastifyInstance): void {
+/** Maps every failure to problem+json in one place. A 5xx shows no internals; its cause is logged (and reported, when error tracking is on). */
+export function registerErrorHandling(app: FastifyInstance, onServerError?: (error: Error, request: FastifyRequest) => void): void {
   app.setNotFoundHandler((request, reply) => {
     sendProblem(reply, problem('not_found', request.id, `no route for ${request.method} ${request.url.split('?')[0]}`));
   });
@@ -35,6 +35,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       return sendProblem(reply, problem('validation_failed', request.id, error.message));
     }
     request.log.error({ err: error }, 'request failed');
+    onServerError?.(error, request);
     if (isDatabaseUnavailable(error)) {
       return sendProblem(reply, problem('unavailable', request.id, 'the database is unavailable; retry with the same Idempotency-Key'));
     }
