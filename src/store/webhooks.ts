@@ -195,19 +195,8 @@ export async function claimDueMessages(pool: Pool, limit: number, leaseSeconds: 
   }));
 }
 
-export interface AttemptResult {
-  webhookId: string;
-  eventSequence: bigint;
-  eventId: string;
-  eventType: string;
-  attempt: number;
-  succeeded: boolean;
-  responseStatus: number | null;
-  error: string | null;
-  durationMs: number;
-  /** When to try again; null when the message is done (delivered, or out of retries). */
-  nextAttemptAt: Date | null;
-}
+/** One attempt as the deliverer reports it; `nextAttemptAt` null when the message is done (delivered, or out of retries). */
+export type AttemptResult = Omit<Delivery, 'id' | 'createdAt'> & { eventSequence: bigint };
 
 /**
  * Records one attempt: the delivery row, the message's next state, and the endpoint's health —
