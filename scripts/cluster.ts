@@ -80,7 +80,7 @@ try {
   } else {
     const { code, output } = await runBash(readmeWalkthrough());
     console.log(output);
-    const shares = upstreams.map((upstream) => `${upstream.name}: ${upstream.served}`).join(', ');
+    const shares = [...upstreams].sort((x, y) => x.name.localeCompare(y.name)).map((upstream) => `${upstream.name}: ${upstream.served}`).join(', ');
     console.log(`cluster: requests served by instance ${shares}`);
     const paid = output.includes('"balance":"95.50"') && output.includes('"amount":"-4.50"');
     stop();
