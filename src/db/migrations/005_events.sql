@@ -7,7 +7,9 @@
 -- earlier committed first, is visible to the sequencer no later than the other, and has the
 -- lower position, which orders each round.
 alter table outbox add column sequence bigint;
-create unique index outbox_sequence on outbox (sequence);
+-- Both indexes are partial, so the money path's insert (sequence still null) feeds only the
+-- small one; the sequencer moves each row from one to the other.
+create unique index outbox_sequence on outbox (sequence) where sequence is not null;
 create index outbox_unsequenced on outbox (position) where sequence is null;
 
 create table event_sequencer (
