@@ -104,6 +104,10 @@ describe('webhooks', () => {
       assert.deepEqual(attempts.map((attempt) => [attempt.attempt, attempt.status, attempt.response_status]), [[1, 'failed', 500], [2, 'failed', 500], [3, 'succeeded', 200]]);
       assert.ok(attempts[0]!.next_attempt_at && attempts[1]!.next_attempt_at && attempts[2]!.next_attempt_at === null);
       assert.ok(attempts.every((attempt) => attempt.event_id === event.id));
+      const metrics = (await api.app.inject({ method: 'GET', url: '/metrics' })).body;
+      assert.match(metrics, /kassa_event_delivery_failures_total\{sink="webhook"\} [2-9]/, 'failed attempts are counted');
+      assert.match(metrics, /kassa_events_delivered_total\{sink="webhook"\} [1-9]/);
+      assert.match(metrics, /kassa_outbox_lag_seconds\{consumer="webhooks"\} /);
     } finally {
       await receiver.close();
     }
