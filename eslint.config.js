@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', 'dist/', 'test-results/'] },
+  { ignores: ['node_modules/', '.data/', 'dist/', 'test-results/', 'scratch/'] },
   { files: ['public/**/*.js'], languageOptions: { globals: globals.browser } },
   js.configs.recommended,
   ...tseslint.configs.strict,

@@ -12,8 +12,10 @@ test('a verified token is served from the cache until it expires, then refused',
   t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
   const tokens = new Tokens(secret, noDatabase);
   const token = await signAccessToken(key, { userId: 'user-1', role: 'customer' });
-  assert.deepEqual(await tokens.verifyAccessToken(token), { userId: 'user-1', role: 'customer' });
-  assert.deepEqual(await tokens.verifyAccessToken(token), { userId: 'user-1', role: 'customer' });
+  const first = await tokens.verifyAccessToken(token);
+  assert.deepEqual({ userId: first.userId, role: first.role }, { userId: 'user-1', role: 'customer' });
+  assert.ok(first.tokenExpiresAtMs! > Date.now() && first.tokenExpiresAtMs! <= Date.now() + 15 * 60 * 1000, 'the token expiry travels with the caller');
+  assert.equal(await tokens.verifyAccessToken(token), first, 'the second check is served from the cache');
   t.mock.timers.tick(16 * 60 * 1000);
   await assert.rejects(tokens.verifyAccessToken(token), (error: { code?: string }) => error.code === 'token_expired');
 });

@@ -12,6 +12,8 @@ const audience = 'kassa-api';
 export interface Caller {
   userId: string;
   role: Role;
+  /** When the access token that authenticated this caller expires (a live stream ends then). */
+  tokenExpiresAtMs?: number | undefined;
 }
 
 export interface TokenPair {
@@ -64,7 +66,7 @@ export class Tokens {
       if (typeof payload.sub !== 'string' || (role !== 'customer' && role !== 'operator' && role !== 'admin')) {
         throw new KassaError('unauthenticated', 'the access token is not valid');
       }
-      const caller: Caller = { userId: payload.sub, role };
+      const caller: Caller = { userId: payload.sub, role, tokenExpiresAtMs: payload.exp! * 1_000 };
       if (this.#verified.size >= verifiedTokenCacheMax) this.#verified.delete(this.#verified.keys().next().value!);
       this.#verified.set(token, { caller, expiresAtMs: payload.exp! * 1_000 });
       return caller;

@@ -1,8 +1,9 @@
 // Server-Sent Events over a real socket: live delivery, only your own wallets, resume with Last-Event-ID.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { SignJWT } from 'jose';
 import { waitFor } from '../helpers/wait.ts';
-import { auth, depositTo, signUp, startApi, type Session, type TestApi } from '../helpers/api.ts';
+import { auth, depositTo, signUp, startApi, testJwtSecret, type Session, type TestApi } from '../helpers/api.ts';
 
 let api: TestApi;
 let operator: Session;
@@ -78,4 +79,23 @@ test('a stream delivers new events live, only for your own wallets, and resumes 
 test('an operator stream from the start replays every event in order', async () => {
   const frames = await readFrames(operator, 6, { 'last-event-id': '0' });
   assert.deepEqual(frames.map((frame) => BigInt(frame.id)), [1n, 2n, 3n, 4n, 5n, 6n]);
+});
+
+test('a stream ends when the token that opened it expires, so the client must re-authenticate', async () => {
+  const alice = await signUp(api);
+  const shortLived = await new SignJWT({ role: 'customer' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(alice.userId)
+    .setIssuer('kassa')
+    .setAudience('kassa-api')
+    .setExpirationTime(Math.floor(Date.now() / 1000) + 2)
+    .sign(new TextEncoder().encode(testJwtSecret));
+  const response = await fetch(`${baseUrl}/v1/events/stream`, { headers: { authorization: `Bearer ${shortLived}` }, signal: AbortSignal.timeout(30_000) });
+  assert.equal(response.status, 200);
+  const reader = response.body!.getReader();
+  let ended = false;
+  for (let reads = 0; reads < 1_000 && !ended; reads++) ended = (await reader.read()).done;
+  assert.ok(ended, 'the server closed the stream');
+  const again = await fetch(`${baseUrl}/v1/events/stream`, { headers: { authorization: `Bearer ${shortLived}` } });
+  assert.equal(again.status, 401, 'and the expired token cannot reopen it');
 });

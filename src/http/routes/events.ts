@@ -108,7 +108,13 @@ export const eventRoutes: FastifyPluginAsync<RouteContext> = async (base, ctx) =
       onError: (error) => request.log.error({ err: error }, 'event stream failed'),
     });
     streams.add(stream);
-    stream.on('close', () => streams.delete(stream));
+    // A stream lives no longer than the token that opened it: the client reconnects with a fresh
+    // token and Last-Event-ID, so a revoked or demoted user stops receiving events.
+    const expiry = caller.tokenExpiresAtMs === undefined ? undefined : setTimeout(() => stream.end(), Math.max(0, caller.tokenExpiresAtMs - Date.now())).unref();
+    stream.on('close', () => {
+      streams.delete(stream);
+      clearTimeout(expiry);
+    });
     request.raw.on('close', () => stream.destroy());
     // Connection: close — a stream ended at shutdown must not leave an idle keep-alive socket holding the server open.
     reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache, no-transform').header('x-accel-buffering', 'no').header('connection', 'close');
