@@ -163,17 +163,18 @@ export interface DueMessage {
 }
 
 /**
- * Claims due messages of enabled endpoints (SKIP LOCKED, so instances share the work) and leases
- * them for `leaseSeconds`: a process that dies mid-attempt leaves the message to be retried.
+ * Claims due messages of enabled endpoints (SKIP LOCKED, so instances share the work), except those
+ * of endpoints this process is still delivering to, and leases them for `leaseSeconds`: a process
+ * that dies mid-attempt leaves the message to be retried.
  */
-export async function claimDueMessages(pool: Pool, limit: number, leaseSeconds: number): Promise<DueMessage[]> {
+export async function claimDueMessages(pool: Pool, limit: number, leaseSeconds: number, skipWebhookIds: string[] = []): Promise<DueMessage[]> {
   const { rows } = await pool.query<{
     webhook_id: string; url: string; secret: string; attempts: number;
     sequence: bigint; id: string; type: string; wallet_ids: string[]; data: Record<string, unknown>; created_at: Date;
   }>(
     `with due as (
        select m.webhook_id, m.event_sequence from webhook_messages m join webhooks w on w.id = m.webhook_id and w.enabled
-        where m.state = 'pending' and m.next_attempt_at <= now()
+        where m.state = 'pending' and m.next_attempt_at <= now() and m.webhook_id <> all ($3::uuid[])
         order by m.next_attempt_at, m.event_sequence limit $1
         for update of m skip locked
      ), claimed as (
@@ -184,7 +185,7 @@ export async function claimDueMessages(pool: Pool, limit: number, leaseSeconds: 
      select c.webhook_id, w.url, w.secret, c.attempts, o.sequence, o.id, o.type, o.wallet_ids, o.data, o.created_at
        from claimed c join webhooks w on w.id = c.webhook_id join outbox o on o.sequence = c.event_sequence
       order by o.sequence`,
-    [limit, leaseSeconds],
+    [limit, leaseSeconds, skipWebhookIds],
   );
   return rows.map((row) => ({
     webhookId: row.webhook_id,
@@ -222,5 +223,14 @@ export async function recordAttempt(pool: Pool, result: AttemptResult, disableAf
       result.webhookId, result.eventId, result.eventType, result.attempt, result.succeeded, result.responseStatus,
       result.error, result.durationMs, result.nextAttemptAt, state, result.eventSequence.toString(), disableAfterSeconds,
     ],
+  );
+}
+
+/** Hands claimed messages back unattempted (at shutdown): due now, their claim not counted as an attempt. */
+export async function releaseMessages(pool: Pool, webhookId: string, eventSequences: bigint[]): Promise<void> {
+  await pool.query(
+    `update webhook_messages set attempts = attempts - 1, next_attempt_at = now()
+      where webhook_id = $1 and event_sequence = any ($2::bigint[]) and state = 'pending'`,
+    [webhookId, eventSequences.map(String)],
   );
 }

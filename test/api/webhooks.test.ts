@@ -140,6 +140,38 @@ describe('webhooks', () => {
     }
   });
 
+  test('a hanging endpoint holds up only itself', async () => {
+    const held: http.ServerResponse[] = [];
+    let heldOpen = 0;
+    const hanging = http.createServer((request, response) => {
+      held.push(response); // never answered
+      heldOpen++;
+      request.on('close', () => heldOpen--);
+    });
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const healthy = await startReceiver(() => 200);
+    try {
+      await register(`http://127.0.0.1:${(hanging.address() as AddressInfo).port}/slow`, ['withdrawal.created']);
+      await register(healthy.url, ['withdrawal.created']);
+      const alice = await signUp(api);
+      await depositTo(api, operator, alice.walletId, '5.00');
+      const withdraw = (amount: string) => api.app.inject({
+        method: 'POST', url: '/v1/withdrawals', headers: auth(alice, `w-${amount}-${alice.userId}`),
+        payload: { wallet_id: alice.walletId, amount, currency: 'USD' },
+      });
+      await withdraw('1.00');
+      await waitFor('both endpoints to get the first event', async () => (held.length === 1 && healthy.received.length === 1 ? true : undefined));
+      await withdraw('2.00');
+      await waitFor('the healthy endpoint to get the second event', async () => (healthy.received.length === 2 ? true : undefined));
+      assert.equal(heldOpen, 1, 'it arrived while the hanging endpoint was still holding the first one');
+      assert.equal(held.length, 1, 'the hanging endpoint gets nothing more until it answers');
+    } finally {
+      held.forEach((response) => response.socket?.destroy());
+      hanging.close();
+      await healthy.close();
+    }
+  });
+
   test('only operators manage webhooks, urls must be http(s), and a deleted one is gone', async () => {
     const customer = await signUp(api);
     const denied = await api.app.inject({ method: 'POST', url: '/v1/webhooks', headers: auth(customer), payload: { url: 'https://example.com/x', events: ['*'] } });
