@@ -119,9 +119,14 @@ async function main(): Promise<void> {
   benchUrl.pathname = '/kassa_bench';
   const pool = createPool({ connectionString: benchUrl.toString(), max: 4 });
   await migrate(pool);
-  const { rows: settings } = await pool.query<{ version: string; synchronous_commit: string; fsync: string }>(
-    `select version(), current_setting('synchronous_commit') as synchronous_commit, current_setting('fsync') as fsync`,
+  const { rows: settings } = await pool.query<{ version: string; synchronous_commit: string; fsync: string; shared_buffers: string; shared_buffers_mb: number }>(
+    `select version(), current_setting('synchronous_commit') as synchronous_commit, current_setting('fsync') as fsync,
+            current_setting('shared_buffers') as shared_buffers,
+            (select setting::bigint * 8 / 1024 from pg_settings where name = 'shared_buffers')::int as shared_buffers_mb`,
   );
+  if (settings[0]!.shared_buffers_mb < 512) {
+    console.log(`note: PostgreSQL shared_buffers is ${settings[0]!.shared_buffers}; throughput falls as the tables outgrow it (README: Benchmark, soak)`);
+  }
 
   console.log(`seeding ${walletCount} funded wallets …`);
   const seeded = await seed(pool, jwtSecret, walletCount, 1_000_000_00n);
@@ -151,7 +156,7 @@ async function main(): Promise<void> {
   const result = {
     measuredAt: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
-    database: { embedded: embedded !== undefined, version: settings[0]!.version.split(' on ')[0], synchronousCommit: settings[0]!.synchronous_commit, fsync: settings[0]!.fsync },
+    database: { embedded: embedded !== undefined, version: settings[0]!.version.split(' on ')[0], synchronousCommit: settings[0]!.synchronous_commit, fsync: settings[0]!.fsync, sharedBuffers: settings[0]!.shared_buffers },
     options: { durationSeconds: seconds, connections, wallets: walletCount, soak: args.soak },
     workloads: reports.map((report) => ({
       ...report,
