@@ -1,6 +1,6 @@
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { EventWire } from '../http/schemas.ts';
-import { eventBody, type Publisher } from './publisher.ts';
+import { eventBody, lazyConnection, type Publisher } from './publisher.ts';
 
 /**
  * RabbitMQ: a durable topic exchange named after the topic, routing key = event type, persistent
@@ -8,30 +8,21 @@ import { eventBody, type Publisher } from './publisher.ts';
  * the broker has taken every message. A lost connection is reopened on the next publish.
  */
 export function amqpPublisher(url: string, exchange: string): Publisher {
-  let opening: Promise<{ connection: ChannelModel; channel: ConfirmChannel }> | undefined;
-
-  function open() {
-    opening ??= (async () => {
-      const connection = await amqp.connect(url);
-      const forget = () => (opening = undefined);
-      connection.on('error', () => {}); // followed by 'close'
-      connection.on('close', forget);
-      const channel = await connection.createConfirmChannel();
-      channel.on('error', () => {});
-      channel.on('close', forget);
-      await channel.assertExchange(exchange, 'topic', { durable: true });
-      return { connection, channel };
-    })().catch((error: unknown) => {
-      opening = undefined;
-      throw error;
-    });
-    return opening;
-  }
+  const broker = lazyConnection<{ connection: ChannelModel; channel: ConfirmChannel }>(async (forget) => {
+    const connection = await amqp.connect(url);
+    connection.on('error', () => {}); // followed by 'close'
+    connection.on('close', forget);
+    const channel = await connection.createConfirmChannel();
+    channel.on('error', () => {});
+    channel.on('close', forget);
+    await channel.assertExchange(exchange, 'topic', { durable: true });
+    return { connection, channel };
+  }, ({ connection }) => connection.close());
 
   return {
     name: 'rabbitmq',
     async publish(events: EventWire[]) {
-      const { channel } = await open();
+      const { channel } = await broker.open();
       for (const event of events) {
         channel.publish(exchange, event.type, eventBody(event), {
           persistent: true,
@@ -45,12 +36,8 @@ export function amqpPublisher(url: string, exchange: string): Publisher {
       await channel.waitForConfirms(); // rejects if the broker refused any of them
     },
     async check() {
-      await open();
+      await broker.open();
     },
-    async close() {
-      const current = opening;
-      opening = undefined;
-      if (current) await (await current.catch(() => undefined))?.connection.close().catch(() => {});
-    },
+    close: () => broker.close(),
   };
 }

@@ -1,6 +1,6 @@
 import type { Message, Producer, ProducerRecord } from 'kafkajs';
 import type { EventWire } from '../http/schemas.ts';
-import { eventBody, type Publisher } from './publisher.ts';
+import { eventBody, lazyConnection, type Publisher } from './publisher.ts';
 
 /** The part of a kafkajs producer the adapter uses; a test hands in a recording one. */
 export type KafkaProducer = Pick<Producer, 'connect' | 'disconnect' | 'send'>;
@@ -29,31 +29,22 @@ async function realProducer(url: string): Promise<KafkaProducer> {
 
 /** Kafka (kafkajs): every record acknowledged by all in-sync replicas (acks -1) before publish() resolves. */
 export function kafkaPublisher(url: string, topic: string, createProducer: (url: string) => Promise<KafkaProducer> = realProducer): Publisher {
-  let connecting: Promise<KafkaProducer> | undefined;
-  const open = () =>
-    (connecting ??= (async () => {
-      const producer = await createProducer(url);
-      await producer.connect();
-      return producer;
-    })().catch((error: unknown) => {
-      connecting = undefined;
-      throw error;
-    }));
+  const broker = lazyConnection<KafkaProducer>(async () => {
+    const producer = await createProducer(url);
+    await producer.connect();
+    return producer;
+  }, (producer) => producer.disconnect());
 
   return {
     name: 'kafka',
     async publish(events: EventWire[]) {
-      const producer = await open();
+      const producer = await broker.open();
       const record: ProducerRecord = { topic, acks: -1, messages: kafkaMessages(events) };
       await producer.send(record);
     },
     async check() {
-      await open();
+      await broker.open();
     },
-    async close() {
-      const producer = connecting;
-      connecting = undefined;
-      if (producer) await (await producer.catch(() => undefined))?.disconnect().catch(() => {});
-    },
+    close: () => broker.close(),
   };
 }

@@ -23,3 +23,30 @@ export async function createPublisher(eventsUrl: string, topic: string): Promise
 export function eventBody(event: EventWire): Buffer {
   return Buffer.from(JSON.stringify(event));
 }
+
+/**
+ * A broker connection opened on first use and reopened after it is lost: `open()` shares one
+ * attempt among concurrent callers, a failed attempt is forgotten (the next call retries), and
+ * `forget()` drops a connection that closed. `close()` ends the current one, if any.
+ */
+export function lazyConnection<T>(connect: (forget: () => void) => Promise<T>, end: (connection: T) => Promise<void>) {
+  let opening: Promise<T> | undefined;
+  const forget = () => {
+    opening = undefined;
+  };
+  return {
+    open(): Promise<T> {
+      opening ??= connect(forget).catch((error: unknown) => {
+        opening = undefined;
+        throw error;
+      });
+      return opening;
+    },
+    async close(): Promise<void> {
+      const current = opening;
+      opening = undefined;
+      const connection = await current?.catch(() => undefined);
+      if (connection !== undefined) await end(connection).catch(() => {});
+    },
+  };
+}
