@@ -215,7 +215,8 @@ async function walletView(walletId) {
     const added = page.data.filter((entry) => !shown.has(entry.transfer_id.slice(0, 8)));
     rows.prepend(...added.map((entry) => entryRow(entry, wallet.currency)));
     if (added.length > 0 && done && sentinel.textContent === 'No movements yet.') sentinel.textContent = 'That is everything.';
-    if (event.data.to_wallet_id === walletId && event.type.endsWith('.created') && event.data.status === 'posted') {
+    const mine = wallet.user_id === currentUser()?.id; // an operator looking at someone's wallet received nothing
+    if (mine && event.data.to_wallet_id === walletId && event.type.endsWith('.created') && event.data.status === 'posted') {
       announce(`Received ${money(event.data.amount, wallet.currency)}.`);
     }
   });

@@ -74,7 +74,7 @@ test('a person signs up, is paid, sends money with a confirmation, and the payee
   await ops.goto(`${baseUrl}/#/wallets/${aliceWallet}`);
   await ops.getByLabel('Deposit (USD)').fill('100.00');
   await ops.getByRole('button', { name: 'Deposit' }).click();
-  await ops.getByRole('status').filter({ hasText: 'Deposited $100.00.' }).waitFor();
+  await ops.getByTestId('available').filter({ hasText: '$100.00' }).waitFor(); // the wallet shown updates live
 
   await alice.getByTestId('available').filter({ hasText: '$100.00' }).waitFor(); // live, no reload
 
