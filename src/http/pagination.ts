@@ -28,3 +28,13 @@ export function decodeIntegerCursor(list: string, cursor: string | undefined): b
   if (!/^[0-9]{1,19}$/.test(parts[0]!)) throw new KassaError('invalid_cursor', 'the cursor is not one this API returned');
   return BigInt(parts[0]!);
 }
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A cursor holding a (created_at, id) keyset position, for lists ordered newest first. */
+export function decodeTimeIdCursor(list: string, cursor: string | undefined): { createdAt: Date; id: string } | undefined {
+  const parts = decodeCursor(list, cursor, 2);
+  if (parts === undefined) return undefined;
+  if (Number.isNaN(Date.parse(parts[0]!)) || !uuidPattern.test(parts[1]!)) throw new KassaError('invalid_cursor', 'the cursor is not one this API returned');
+  return { createdAt: new Date(parts[0]!), id: parts[1]! };
+}

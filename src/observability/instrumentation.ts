@@ -93,7 +93,6 @@ export function instrumentPool(pool: Pool, tracer: Tracer): void {
 export function tracedPublisher(publisher: Publisher, tracer: Tracer, topic: string): Publisher {
   return {
     ...publisher,
-    name: publisher.name,
     publish: (events) =>
       tracer.startActiveSpan(`publish ${topic}`, {
         kind: SpanKind.PRODUCER,

@@ -8,11 +8,9 @@ import { createWallet, listUserWallets } from '../../store/wallets.ts';
 import { walletForCaller } from '../access.ts';
 import { isOperator, requireCaller } from '../auth.ts';
 import type { RouteContext } from '../context.ts';
-import { decodeCursor, decodeIntegerCursor, encodeCursor } from '../pagination.ts';
+import { decodeIntegerCursor, decodeTimeIdCursor, encodeCursor } from '../pagination.ts';
 import { renderEntry, renderWallet, scaleOf } from '../render.ts';
 import { CurrencyCode, EntrySchema, IdParams, Money, PageQuery, Timestamp, Uuid, WalletSchema, listOf, problemResponses } from '../schemas.ts';
-
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const walletRoutes: FastifyPluginAsync<RouteContext> = async (base, ctx) => {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
@@ -29,11 +27,7 @@ export const walletRoutes: FastifyPluginAsync<RouteContext> = async (base, ctx) 
     const caller = requireCaller(request);
     const { user_id: userId = caller.userId, limit = 20, cursor } = request.query;
     if (userId !== caller.userId && !isOperator(caller)) throw new KassaError('forbidden', "listing another user's wallets needs the operator role");
-    const position = decodeCursor('wallets', cursor, 2);
-    if (position && (Number.isNaN(Date.parse(position[0]!)) || !uuidPattern.test(position[1]!))) {
-      throw new KassaError('invalid_cursor', 'the cursor is not one this API returned');
-    }
-    const page = await listUserWallets(ctx.pool, userId, { limit, before: position && { createdAt: new Date(position[0]!), id: position[1]! } });
+    const page = await listUserWallets(ctx.pool, userId, { limit, before: decodeTimeIdCursor('wallets', cursor) });
     return {
       data: page.items.map((wallet) => renderWallet(wallet, ctx.currencies)),
       next_cursor: page.next && encodeCursor('wallets', [page.next.createdAt.toISOString(), page.next.id]),

@@ -4,10 +4,8 @@ import { newWebhookSecret, sealSecret } from '../../events/webhookSigning.ts';
 import { KassaError } from '../../ledger/errors.ts';
 import { createWebhook, deleteWebhook, getWebhook, listDeliveries, listWebhooks, setWebhookEnabled, type Webhook } from '../../store/webhooks.ts';
 import type { RouteContext } from '../context.ts';
-import { decodeCursor, encodeCursor } from '../pagination.ts';
+import { decodeTimeIdCursor, encodeCursor } from '../pagination.ts';
 import { IdParams, PageQuery, Timestamp, Uuid, eventTypes, listOf, nullable, problemResponses } from '../schemas.ts';
-
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const webhookFields = {
   id: Uuid,
@@ -51,13 +49,6 @@ function renderWebhook(webhook: Webhook) {
     disabled_at: webhook.disabledAt?.toISOString() ?? null,
     created_at: webhook.createdAt.toISOString(),
   };
-}
-
-function keysetPosition(list: string, cursor: string | undefined): { createdAt: Date; id: string } | undefined {
-  const position = decodeCursor(list, cursor, 2);
-  if (!position) return undefined;
-  if (Number.isNaN(Date.parse(position[0]!)) || !uuidPattern.test(position[1]!)) throw new KassaError('invalid_cursor', 'the cursor is not one this API returned');
-  return { createdAt: new Date(position[0]!), id: position[1]! };
 }
 
 function page<T extends { createdAt: Date; id: string }, W>(list: string, items: T[], limit: number, render: (item: T) => W) {
@@ -111,7 +102,7 @@ export const webhookRoutes: FastifyPluginAsync<RouteContext> = async (base, ctx)
     },
   }, async (request) => {
     const limit = request.query.limit ?? 20;
-    const webhooks = await listWebhooks(ctx.pool, { limit: limit + 1, before: keysetPosition('webhooks', request.query.cursor) });
+    const webhooks = await listWebhooks(ctx.pool, { limit: limit + 1, before: decodeTimeIdCursor('webhooks', request.query.cursor) });
     return page('webhooks', webhooks, limit, renderWebhook);
   });
 
@@ -159,7 +150,7 @@ export const webhookRoutes: FastifyPluginAsync<RouteContext> = async (base, ctx)
   }, async (request) => {
     if (!(await getWebhook(ctx.pool, request.params.id))) throw new KassaError('not_found', 'no webhook has this id');
     const limit = request.query.limit ?? 20;
-    const deliveries = await listDeliveries(ctx.pool, request.params.id, { limit: limit + 1, before: keysetPosition('deliveries', request.query.cursor) });
+    const deliveries = await listDeliveries(ctx.pool, request.params.id, { limit: limit + 1, before: decodeTimeIdCursor('deliveries', request.query.cursor) });
     return page('deliveries', deliveries, limit, (delivery) => ({
       id: delivery.id,
       webhook_id: delivery.webhookId,
