@@ -138,7 +138,10 @@ export async function queueWebhookMessages(pool: Pool, limit: number): Promise<n
     `with cursor as (
        select sequence from event_cursors where consumer = $1 for update skip locked
      ), batch as (
-       select o.sequence, o.type, o.created_at from outbox o, cursor c where o.sequence > c.sequence order by o.sequence limit $2
+       -- A scalar bound, so the index range starts at the cursor (a join with the cursor row
+       -- would filter the index from its first entry: a scan that grows with the outbox).
+       select o.sequence, o.type, o.created_at from outbox o
+        where o.sequence > (select sequence from cursor) order by o.sequence limit $2
      ), queued as (
        insert into webhook_messages (webhook_id, event_sequence)
        select w.id, b.sequence from batch b
