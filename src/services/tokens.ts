@@ -1,8 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { SignJWT } from 'jose';
 import type { Pool } from '../db/pool.ts';
 import { KassaError } from '../ledger/errors.ts';
 import type { Role } from '../store/users.ts';
+import { verifyHs256 } from './jwt.ts';
 
 export const accessTokenLifetimeSeconds = 15 * 60;
 export const refreshTokenLifetimeSeconds = 30 * 24 * 60 * 60;
@@ -42,8 +43,6 @@ export const verifiedTokenCacheMax = 10_000;
 export class Tokens {
   readonly #key: Uint8Array<ArrayBuffer>;
   readonly #pool: Pool;
-  // Imported once: handing jose the raw bytes made it import the key on every verification.
-  readonly #verifyKey: Promise<CryptoKey>;
   // Exact token string → caller and expiry. Only tokens that verified are kept; expiry is checked
   // on every hit; the oldest entry goes when the cache is full (a Map iterates in insertion order).
   readonly #verified = new Map<string, { caller: Caller; expiresAtMs: number }>();
@@ -51,7 +50,6 @@ export class Tokens {
   constructor(secret: string, pool: Pool) {
     this.#key = new TextEncoder().encode(secret);
     this.#pool = pool;
-    this.#verifyKey = crypto.subtle.importKey('raw', this.#key, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
   }
 
   async verifyAccessToken(token: string): Promise<Caller> {
@@ -60,21 +58,17 @@ export class Tokens {
       if (Date.now() < cached.expiresAtMs) return cached.caller;
       this.#verified.delete(token);
     }
-    try {
-      const { payload } = await jwtVerify(token, await this.#verifyKey, { algorithms: ['HS256'], issuer, audience, requiredClaims: ['sub', 'exp'] });
-      const role = payload.role;
-      if (typeof payload.sub !== 'string' || (role !== 'customer' && role !== 'operator' && role !== 'admin')) {
-        throw new KassaError('unauthenticated', 'the access token is not valid');
-      }
-      const caller: Caller = { userId: payload.sub, role, tokenExpiresAtMs: payload.exp! * 1_000 };
-      if (this.#verified.size >= verifiedTokenCacheMax) this.#verified.delete(this.#verified.keys().next().value!);
-      this.#verified.set(token, { caller, expiresAtMs: payload.exp! * 1_000 });
-      return caller;
-    } catch (error) {
-      if (error instanceof joseErrors.JWTExpired) throw new KassaError('token_expired', 'the access token has expired; refresh it');
-      if (error instanceof KassaError) throw error;
+    const check = verifyHs256(token, this.#key, { issuer, audience, nowSeconds: Math.floor(Date.now() / 1_000) });
+    if (!check.ok) {
+      if (check.reason === 'expired') throw new KassaError('token_expired', 'the access token has expired; refresh it');
       throw new KassaError('unauthenticated', 'the access token is not valid');
     }
+    const { sub, exp, role } = check.claims;
+    if (role !== 'customer' && role !== 'operator' && role !== 'admin') throw new KassaError('unauthenticated', 'the access token is not valid');
+    const caller: Caller = { userId: sub, role, tokenExpiresAtMs: exp * 1_000 };
+    if (this.#verified.size >= verifiedTokenCacheMax) this.#verified.delete(this.#verified.keys().next().value!);
+    this.#verified.set(token, { caller, expiresAtMs: exp * 1_000 });
+    return caller;
   }
 
   /** A new session: a refresh-token family of its own. */
