@@ -1,0 +1,465 @@
+-- kassa_post_transfers: the whole money path in one call, one round trip and one commit.
+--
+-- Takes a batch of requests (each a single transfer or an API batch, with its optional
+-- idempotency key) and returns one row per request. In order:
+--   1. looks up the requests' idempotency keys (a replay returns the stored response);
+--   2. resolves every item's wallets, users and referenced holds in one query;
+--   3. locks every account the batch touches once, in ascending id order (no deadlocks);
+--   4. applies the items in order against the balances in memory (insufficient funds, holds,
+--      captures, reversals, atomic requests), extending each account's hash chain;
+--   5. writes transfers, entries, balances, events and the idempotency keys in bulk.
+--
+-- This file is the function as it is now: it is applied (create or replace) whenever it changes,
+-- after the numbered migrations (src/db/migrate.ts). 002 and 006 hold its earlier versions.
+create or replace function kassa_post_transfers(p_requests jsonb)
+returns table (request_index int, outcome text, response jsonb)
+language plpgsql
+-- Every statement here has one shape whatever the batch, so plans are made once per connection;
+-- custom plans would re-plan the resolution query on every call (measured: most of a small call).
+set plan_cache_mode = force_generic_plan
+as $$
+declare
+  v_now timestamptz;
+  v_amount_max constant numeric := 99999999999999999999999999999999999999;
+  -- per request
+  r_count int := jsonb_array_length(p_requests);
+  r_state text[];          -- null (no key) | new | replayed | key_reused | key_in_use
+  r_stored jsonb[];
+  r_atomic boolean[];
+  r_failed boolean[];
+  r_first int[];           -- first item slot of the request
+  r_response jsonb[];
+  -- per item, flattened across requests in request order
+  t_request int[]; t_kind text[]; t_currency text[]; t_amount numeric[];
+  t_from uuid[]; t_to uuid[]; t_from_pos int[]; t_to_pos int[];
+  t_description text[]; t_metadata jsonb[]; t_reference text[]; t_actor uuid[];
+  t_hold boolean[]; t_expires_in int[]; t_ref uuid[];
+  t_error text[]; t_detail text[];
+  t_id uuid[]; t_applied boolean[]; t_posts boolean[];
+  t_status text[]; t_captured numeric[]; t_expires_at timestamptz[];
+  t_from_version bigint[]; t_to_version bigint[]; t_from_balance numeric[]; t_to_balance numeric[];
+  t_from_hash text[]; t_to_hash text[]; t_hash text[];
+  t_result jsonb[];
+  -- the referenced hold's state, read after the locks
+  h_status text[]; h_amount numeric[]; h_expires_at timestamptz[]; h_snapshot jsonb[]; h_reversible numeric[];
+  -- locked accounts, ascending id
+  a_id uuid[]; a_is_wallet boolean[]; a_balance numeric[]; a_pending_out numeric[]; a_pending_in numeric[];
+  a_version bigint[]; a_head text[]; a_dirty boolean[];
+  -- state at the start of an atomic request
+  s_balance numeric[]; s_pending_out numeric[]; s_pending_in numeric[]; s_version bigint[]; s_head text[]; s_dirty boolean[];
+  s_resolved uuid[];
+  v_resolved uuid[] := '{}';  -- holds resolved earlier in this batch
+  v_keys_written int;
+  n int; i int; j int; r int; f int; t int;
+  v_held numeric;
+  v_reversible numeric;
+  v_post boolean;
+  v_current int := 0;
+  v_account_ids uuid[];
+begin
+  if r_count is null or r_count = 0 then return; end if;
+
+  select array_agg(x.atomic order by x.idx), array_agg(false order by x.idx)
+    into r_atomic, r_failed
+    from (select idx::int, coalesce((req->>'atomic')::boolean, false) as atomic
+            from jsonb_array_elements(p_requests) with ordinality e(req, idx)) x;
+
+  -- 1. Look up idempotency keys. A key is written only at the end, with its response, so a key
+  --    found here has a response to replay (or belongs to a different body: key_reused). The same
+  --    key twice in one batch: the later request is in use (or reused, if its body differs).
+  --    A concurrent request with the same key that commits first is caught by the final insert.
+  select array_agg(s.state order by q.idx), array_agg(s.response order by q.idx)
+    into r_state, r_stored
+    from generate_series(1, r_count) q(idx)
+    left join (
+      select c.idx,
+             case when k.scope is not null then
+                    case when k.fingerprint <> c.fingerprint then 'key_reused'
+                         when k.response is null then 'key_in_use' else 'replayed' end
+                  when c.idx <> c.first_idx then
+                    case when c.fingerprint <> c.first_fingerprint then 'key_reused' else 'key_in_use' end
+                  else 'new' end as state,
+             k.response
+        from (select e.idx::int as idx, e.req->'idempotency'->>'scope' as scope, e.req->'idempotency'->>'key' as key,
+                     e.req->'idempotency'->>'fingerprint' as fingerprint,
+                     first_value(e.idx::int) over w as first_idx,
+                     first_value(e.req->'idempotency'->>'fingerprint') over w as first_fingerprint
+                from jsonb_array_elements(p_requests) with ordinality e(req, idx)
+               where jsonb_typeof(e.req->'idempotency') = 'object'
+              window w as (partition by e.req->'idempotency'->>'scope', e.req->'idempotency'->>'key' order by e.idx)) c
+        left join idempotency_keys k on k.scope = c.scope and k.key = c.key
+    ) s on s.idx = q.idx;
+
+  -- 2. Flatten the items of the requests that will run and resolve every static check at once.
+  select array_agg(s.request order by s.slot), array_agg(s.kind order by s.slot),
+         array_agg(s.currency order by s.slot), array_agg(s.amount order by s.slot),
+         array_agg(s.from_id order by s.slot), array_agg(s.to_id order by s.slot),
+         array_agg(s.description order by s.slot), array_agg(s.metadata order by s.slot),
+         array_agg(s.reference order by s.slot), array_agg(s.actor order by s.slot),
+         array_agg(s.hold order by s.slot), array_agg(s.expires_in order by s.slot),
+         array_agg(s.ref order by s.slot), array_agg(s.error order by s.slot),
+         array_agg(case s.error
+                     when 'user_not_found' then format('no user named %s', s.to_username)
+                     when 'wallet_not_found' then case when s.to_user_id is not null and s.to_id is null
+                       then format('recipient has no %s wallet', s.currency) end
+                     when 'currency_mismatch' then format('transfer is in %s but the wallets hold %s and %s',
+                       s.currency, s.from_currency, s.to_currency)
+                     when 'invalid_amount' then 'amount must be a positive whole number of minor units'
+                   end order by s.slot)
+    into t_request, t_kind, t_currency, t_amount, t_from, t_to, t_description, t_metadata,
+         t_reference, t_actor, t_hold, t_expires_in, t_ref, t_error, t_detail
+    from (
+      select q.*,
+        case
+          when q.is_hold_resolution or q.kind = 'reversal' then
+            case when q.ref is null or (q.owner is not null and q.owner is distinct from q.hold_owner)
+                      or (q.is_hold_resolution and q.ref_kind <> 'transfer') or q.ref_kind = 'reversal' then 'transfer_not_found'
+                 when q.amount_text is not null and (q.amount is null or q.amount <= 0 or q.amount > v_amount_max) then 'invalid_amount'
+            end
+          when q.amount is null or q.amount <= 0 or q.amount > v_amount_max then 'invalid_amount'
+          when q.hold and (q.kind <> 'transfer' or coalesce(q.expires_in, 0) <= 0) then 'validation_failed'
+          when q.system_id is null and q.kind <> 'transfer' then 'currency_not_found'
+          when q.from_id is null then 'wallet_not_found'
+          when q.owner is not null and q.owner is distinct from q.owner_of_user_side then 'wallet_not_found'
+          when q.to_username is not null and q.to_user_id is null then 'user_not_found'
+          when q.to_id is null then 'wallet_not_found'
+          when q.from_currency <> q.currency or q.to_currency <> q.currency then 'currency_mismatch'
+          when q.from_id = q.to_id then 'same_wallet'
+        end as error
+      from (
+        select row_number() over (order by e.idx, x.slot) as slot, e.idx as request,
+               x.item->>'kind' as kind, x.item->>'kind' in ('capture', 'void', 'expire') as is_hold_resolution,
+               coalesce(h.currency, x.item->>'currency') as currency,
+               x.item->>'amount' as amount_text,
+               case when x.item->>'amount' ~ '^[0-9]{1,40}$' then (x.item->>'amount')::numeric end as amount,
+               (x.item->>'owner_id')::uuid as owner,
+               x.item->>'to_username' as to_username, tu.id as to_user_id,
+               x.item->>'description' as description, x.item->'metadata' as metadata,
+               x.item->>'reference' as reference, e.actor,
+               coalesce((x.item->>'hold')::boolean, false) as hold,
+               (x.item->>'expires_in_seconds')::int as expires_in,
+               h.id as ref, h.kind as ref_kind, hf.user_id as hold_owner,
+               sys.id as system_id,
+               case when x.item->>'kind' = 'reversal' then h.to_account_id
+                    when h.id is not null then h.from_account_id
+                    when x.item->>'kind' = 'deposit' then sys.id else fw.id end as from_id,
+               case x.item->>'kind' when 'deposit' then sys.currency else fw.currency end as from_currency,
+               case when x.item->>'kind' = 'reversal' then h.from_account_id
+                    when h.id is not null then h.to_account_id
+                    when x.item->>'kind' = 'withdrawal' then sys.id
+                    when x.item->>'to_username' is not null then uw.id
+                    else tw.id end as to_id,
+               case when x.item->>'kind' = 'withdrawal' then sys.currency
+                    when x.item->>'to_username' is not null then uw.currency
+                    else tw.currency end as to_currency,
+               case x.item->>'kind' when 'deposit' then tw.user_id else fw.user_id end as owner_of_user_side
+          -- Requests are unpacked first (offset 0 keeps the planner from merging this in), so the
+          -- sort below carries one small item per row, never the whole request document.
+          from (select idx::int as idx, (req->>'actor_id')::uuid as actor, req->'transfers' as transfers
+                  from jsonb_array_elements(p_requests) with ordinality r(req, idx)
+                 where r_state[idx::int] is null or r_state[idx::int] = 'new'
+                offset 0) e
+          cross join lateral jsonb_array_elements(e.transfers) with ordinality x(item, slot)
+          -- One index probe per item, whatever the size of the ledger or its statistics: a lateral
+          -- subquery with a limit cannot be flattened into a join, which the planner would hash
+          -- over whole tables (measured: O(accounts) per call when statistics lag a bulk load).
+          left join lateral (select id, currency from accounts
+                              where kind = 'system' and name = 'world:' || (x.item->>'currency') limit 1) sys on true
+          left join lateral (select id, currency, user_id from accounts
+                              where id = (x.item->>'from_wallet_id')::uuid and kind = 'wallet' limit 1) fw on true
+          left join lateral (select id, currency, user_id from accounts
+                              where id = (x.item->>'to_wallet_id')::uuid and kind = 'wallet' limit 1) tw on true
+          left join lateral (select id from users
+                              where lower(username) = lower(x.item->>'to_username') limit 1) tu on true
+          left join lateral (select id, currency from accounts
+                              where user_id = tu.id and currency = (x.item->>'currency') and kind = 'wallet' limit 1) uw on true
+          left join lateral (select id, kind, from_account_id, to_account_id, currency from transfers
+                              where id = (x.item->>'transfer_id')::uuid limit 1) h on true
+          left join lateral (select user_id from accounts where id = h.from_account_id limit 1) hf on true
+      ) q
+    ) s;
+
+  n := coalesce(array_length(t_request, 1), 0);
+
+  -- 3. Lock every account the batch can touch, once, in ascending id order.
+  select array_agg(distinct id order by id) into v_account_ids
+    from unnest(t_from || t_to) id where id is not null;
+  select array_agg(l.id order by l.id), array_agg(l.kind = 'wallet' order by l.id),
+         array_agg(l.balance order by l.id), array_agg(l.pending_out order by l.id),
+         array_agg(l.pending_in order by l.id), array_agg(l.version order by l.id), array_agg(l.head_hash order by l.id)
+    into a_id, a_is_wallet, a_balance, a_pending_out, a_pending_in, a_version, a_head
+    from (select a.id, a.kind, a.balance, a.pending_out, a.pending_in, a.version, a.head_hash
+            from accounts a
+           where a.id = any(v_account_ids)
+           order by a.id
+             for update) l;
+  v_now := clock_timestamp();  -- after the locks: entry times are monotonic per account
+  a_dirty := array_fill(false, array[coalesce(array_length(a_id, 1), 0)]);
+
+  select array_agg(fp.pos order by u.slot), array_agg(tp.pos order by u.slot)
+    into t_from_pos, t_to_pos
+    from unnest(t_from, t_to) with ordinality u(from_id, to_id, slot)
+    left join unnest(a_id) with ordinality fp(id, pos) on fp.id = u.from_id
+    left join unnest(a_id) with ordinality tp(id, pos) on tp.id = u.to_id;
+
+  -- Holds as they are now that their accounts are locked.
+  select array_agg(h.status order by u.slot), array_agg(h.amount order by u.slot),
+         array_agg(h.expires_at order by u.slot), array_agg(h.snapshot order by u.slot),
+         array_agg(h.reversible order by u.slot)
+    into h_status, h_amount, h_expires_at, h_snapshot, h_reversible
+    from unnest(t_ref) with ordinality u(id, slot)
+    left join lateral (
+      select t.status, t.amount, t.expires_at, t.captured_amount - t.reversed_amount as reversible,
+             jsonb_build_object('id', t.id, 'kind', t.kind, 'from_wallet_id', t.from_account_id,
+               'to_wallet_id', t.to_account_id, 'amount', t.amount::text, 'currency', t.currency,
+               'description', t.description, 'metadata', t.metadata, 'reference', t.reference,
+               'expires_at', t.expires_at, 'hash', null, 'reverses_transfer_id', t.reverses_transfer_id,
+               'created_at', t.created_at) as snapshot
+        from transfers t where t.id = u.id limit 1) h on true;
+
+  t_id := array_fill(null::uuid, array[n]);
+  t_applied := array_fill(false, array[n]);
+  t_posts := array_fill(false, array[n]);
+  t_status := array_fill(null::text, array[n]);
+  t_captured := array_fill(null::numeric, array[n]);
+  t_expires_at := array_fill(null::timestamptz, array[n]);
+  t_from_version := array_fill(null::bigint, array[n]);
+  t_to_version := array_fill(null::bigint, array[n]);
+  t_from_balance := array_fill(null::numeric, array[n]);
+  t_to_balance := array_fill(null::numeric, array[n]);
+  t_from_hash := array_fill(null::text, array[n]);
+  t_to_hash := array_fill(null::text, array[n]);
+  t_hash := array_fill(null::text, array[n]);
+  t_result := array_fill(null::jsonb, array[n]);
+  r_first := array_fill(null::int, array[r_count]);
+
+  -- 4. Apply in order against the in-memory balances.
+  for i in 1 .. n loop
+    r := t_request[i];
+    if r <> v_current then
+      v_current := r;
+      r_first[r] := i;
+      if r_atomic[r] then
+        s_balance := a_balance; s_pending_out := a_pending_out; s_pending_in := a_pending_in;
+        s_version := a_version; s_head := a_head; s_dirty := a_dirty; s_resolved := v_resolved;
+      end if;
+    end if;
+    f := t_from_pos[i]; t := t_to_pos[i];
+    v_post := false;
+
+    if r_failed[r] then
+      if t_error[i] is null then
+        t_error[i] := 'batch_aborted';
+        t_detail[i] := 'another transfer of this atomic batch failed';
+      end if;
+    elsif t_error[i] is not null then
+      null;
+    elsif t_kind[i] in ('capture', 'void', 'expire') then
+      if h_status[i] <> 'pending' or t_ref[i] = any(v_resolved) then
+        t_error[i] := 'transfer_not_pending';
+        t_detail[i] := 'the hold was already captured or voided';
+      elsif t_kind[i] = 'expire' and h_expires_at[i] > v_now then
+        t_error[i] := 'transfer_not_pending';
+        t_detail[i] := 'the hold has not expired';
+      elsif t_kind[i] = 'capture' and h_expires_at[i] <= v_now then
+        t_error[i] := 'hold_expired';
+        t_detail[i] := 'the hold expired before it was captured';
+      elsif t_kind[i] = 'capture' and coalesce(t_amount[i], h_amount[i]) > h_amount[i] then
+        t_error[i] := 'amount_exceeds_hold';
+        t_detail[i] := 'a capture can be at most the amount held';
+      else
+        -- Release the reservation; a capture then posts all or part of it, the rest stays put.
+        v_held := h_amount[i];
+        a_pending_out[f] := a_pending_out[f] - v_held;
+        a_pending_in[t] := a_pending_in[t] - v_held;
+        a_dirty[f] := true; a_dirty[t] := true;
+        t_id[i] := t_ref[i];
+        t_applied[i] := true;
+        v_resolved := v_resolved || t_ref[i];
+        if t_kind[i] = 'capture' then
+          t_amount[i] := coalesce(t_amount[i], v_held);
+          a_balance[f] := a_balance[f] - t_amount[i];
+          a_balance[t] := a_balance[t] + t_amount[i];
+          a_version[f] := a_version[f] + 1; a_version[t] := a_version[t] + 1;
+          t_posts[i] := true;
+          t_status[i] := 'posted'; t_captured[i] := t_amount[i];
+        else
+          t_status[i] := 'voided'; t_captured[i] := 0;
+        end if;
+      end if;
+    elsif t_kind[i] = 'reversal' then
+      -- What is left to reverse: the original's count, less reversals earlier in this batch.
+      v_reversible := h_reversible[i];
+      for j in 1 .. i - 1 loop
+        if t_applied[j] and t_kind[j] = 'reversal' and t_ref[j] = t_ref[i] then v_reversible := v_reversible - t_amount[j]; end if;
+      end loop;
+      if h_status[i] <> 'posted' then
+        t_error[i] := 'transfer_not_posted';
+        t_detail[i] := 'only a posted transfer can be reversed';
+      elsif coalesce(t_amount[i], v_reversible) > v_reversible or v_reversible = 0 then
+        t_error[i] := 'limit_exceeded';
+        t_detail[i] := format('at most %s minor units of this transfer can still be reversed', v_reversible);
+      else
+        t_amount[i] := coalesce(t_amount[i], v_reversible);
+        v_post := true;
+      end if;
+    else
+      v_post := true;
+    end if;
+
+    if not v_post then
+      null;
+    elsif a_is_wallet[f] and a_balance[f] - a_pending_out[f] < t_amount[i] then
+      t_error[i] := 'insufficient_funds';
+      t_detail[i] := 'the available balance of the source wallet is less than the amount';
+    else
+      t_id[i] := gen_random_uuid();
+      t_applied[i] := true;
+      a_dirty[f] := true; a_dirty[t] := true;
+      if t_hold[i] then
+        -- Reserve only: available drops at once, balances move on capture.
+        a_pending_out[f] := a_pending_out[f] + t_amount[i];
+        a_pending_in[t] := a_pending_in[t] + t_amount[i];
+        t_status[i] := 'pending'; t_captured[i] := 0;
+        t_expires_at[i] := v_now + make_interval(secs => t_expires_in[i]);
+      else
+        a_balance[f] := a_balance[f] - t_amount[i];
+        a_balance[t] := a_balance[t] + t_amount[i];
+        a_version[f] := a_version[f] + 1; a_version[t] := a_version[t] + 1;
+        t_posts[i] := true;
+        t_status[i] := 'posted'; t_captured[i] := t_amount[i];
+      end if;
+    end if;
+    if t_posts[i] then
+      t_from_version[i] := a_version[f]; t_from_balance[i] := a_balance[f];
+      t_to_version[i] := a_version[t];   t_to_balance[i] := a_balance[t];
+      -- Extend both accounts' hash chains, in the order the entries are made.
+      t_from_hash[i] := kassa_entry_hash(a_head[f], t_from[i], a_version[f], t_id[i], -t_amount[i], a_balance[f], v_now);
+      t_to_hash[i] := kassa_entry_hash(a_head[t], t_to[i], a_version[t], t_id[i], t_amount[i], a_balance[t], v_now);
+      a_head[f] := t_from_hash[i]; a_head[t] := t_to_hash[i];
+      t_hash[i] := kassa_transfer_hash(t_id[i], t_from_hash[i], t_to_hash[i]);
+    end if;
+
+    if t_error[i] is not null and r_atomic[r] and not r_failed[r] then
+      -- All or nothing: restore the balances and undo what this request applied so far.
+      r_failed[r] := true;
+      a_balance := s_balance; a_pending_out := s_pending_out; a_pending_in := s_pending_in;
+      a_version := s_version; a_head := s_head; a_dirty := s_dirty; v_resolved := s_resolved;
+      for j in r_first[r] .. i - 1 loop
+        t_applied[j] := false; t_posts[j] := false; t_id[j] := null; t_hash[j] := null;
+        t_error[j] := 'batch_aborted';
+        t_detail[j] := 'another transfer of this atomic batch failed';
+      end loop;
+    end if;
+  end loop;
+
+  -- 5. Results, then every write in bulk.
+  for i in 1 .. n loop
+    if t_applied[i] and t_kind[i] in ('capture', 'void', 'expire') then
+      t_result[i] := jsonb_build_object('transfer', h_snapshot[i] || jsonb_build_object(
+        'status', t_status[i], 'captured_amount', t_captured[i]::text, 'hash', t_hash[i], 'updated_at', v_now));
+    elsif t_applied[i] then
+      t_result[i] := jsonb_build_object('transfer', jsonb_build_object(
+        'id', t_id[i], 'kind', t_kind[i], 'status', t_status[i],
+        'from_wallet_id', case when a_is_wallet[t_from_pos[i]] then t_from[i] end,
+        'to_wallet_id', case when a_is_wallet[t_to_pos[i]] then t_to[i] end,
+        'amount', t_amount[i]::text, 'captured_amount', t_captured[i]::text, 'currency', t_currency[i],
+        'description', t_description[i], 'metadata', t_metadata[i], 'reference', t_reference[i],
+        'expires_at', t_expires_at[i], 'hash', t_hash[i],
+        'reverses_transfer_id', case when t_kind[i] = 'reversal' then t_ref[i] end,
+        'created_at', v_now, 'updated_at', v_now));
+    else
+      t_result[i] := jsonb_build_object('error', jsonb_strip_nulls(jsonb_build_object(
+        'code', t_error[i], 'detail', t_detail[i])));
+    end if;
+  end loop;
+
+  insert into transfers (id, kind, status, from_account_id, to_account_id, currency, amount,
+                         captured_amount, description, metadata, reference, expires_at, reverses_transfer_id,
+                         hash, debit_version, credit_version, created_by, created_at, updated_at)
+  select u.id, u.kind, u.status, u.from_id, u.to_id, u.currency, u.amount, u.captured,
+         u.description, u.metadata, u.reference, u.expires_at,
+         case when u.kind = 'reversal' then u.ref end, u.hash, u.debit_version, u.credit_version, u.actor, v_now, v_now
+    from unnest(t_id, t_kind, t_status, t_from, t_to, t_currency, t_amount, t_captured, t_description,
+                t_metadata, t_reference, t_expires_at, t_actor, t_applied, t_ref, t_hash, t_from_version, t_to_version)
+         as u(id, kind, status, from_id, to_id, currency, amount, captured, description, metadata,
+              reference, expires_at, actor, applied, ref, hash, debit_version, credit_version)
+   where u.applied and u.kind not in ('capture', 'void', 'expire');
+
+  update transfers h
+     set status = u.status, captured_amount = u.captured, hash = u.hash,
+         debit_version = u.debit_version, credit_version = u.credit_version, updated_at = v_now
+    from unnest(t_ref, t_status, t_captured, t_applied, t_kind, t_hash, t_from_version, t_to_version)
+         as u(ref, status, captured, applied, kind, hash, debit_version, credit_version)
+   where u.applied and u.kind in ('capture', 'void', 'expire') and h.id = u.ref;
+
+  update transfers o
+     set reversed_amount = o.reversed_amount + g.total, updated_at = v_now
+    from (select u.ref, sum(u.amount) as total
+            from unnest(t_ref, t_amount, t_applied, t_kind) as u(ref, amount, applied, kind)
+           where u.applied and u.kind = 'reversal' group by u.ref) g
+   where o.id = g.ref;
+
+  insert into entries (account_id, version, transfer_id, amount, balance_after, created_at, hash)
+  select side.account_id, side.version, u.id, side.amount, side.balance_after, v_now, side.hash
+    from unnest(t_id, t_from, t_to, t_amount, t_from_version, t_to_version, t_from_balance,
+                t_to_balance, t_posts, t_from_hash, t_to_hash)
+         as u(id, from_id, to_id, amount, from_version, to_version, from_balance, to_balance, posts, from_hash, to_hash)
+    cross join lateral (values (u.from_id, u.from_version, -u.amount, u.from_balance, u.from_hash),
+                               (u.to_id, u.to_version, u.amount, u.to_balance, u.to_hash))
+         as side(account_id, version, amount, balance_after, hash)
+   where u.posts;
+
+  update accounts a
+     set balance = s.balance, pending_out = s.pending_out, pending_in = s.pending_in,
+         version = s.version, head_hash = s.head, updated_at = v_now
+    from unnest(a_id, a_balance, a_pending_out, a_pending_in, a_version, a_head, a_dirty)
+         as s(id, balance, pending_out, pending_in, version, head, dirty)
+   where a.id = s.id and s.dirty;
+
+  insert into outbox (type, wallet_ids, data)
+  select case u.kind when 'reversal' then 'transfer.reversed'
+                     when 'capture' then 'transfer.posted'
+                     when 'void' then 'transfer.voided'
+                     when 'expire' then 'transfer.voided'
+                     else u.kind || '.created' end,
+         array_remove(array[case when a_is_wallet[u.from_pos] then u.from_id end,
+                            case when a_is_wallet[u.to_pos] then u.to_id end], null),
+         u.result->'transfer'
+    from unnest(t_kind, t_from, t_to, t_from_pos, t_to_pos, t_result, t_applied)
+         as u(kind, from_id, to_id, from_pos, to_pos, result, applied)
+   where u.applied;
+
+  select array_agg(jsonb_build_object('request_id', p_requests->(q.idx - 1)->'request_id',
+                                      'results', coalesce(g.results, '[]'::jsonb)) order by q.idx)
+    into r_response
+    from generate_series(1, r_count) q(idx)
+    left join (select u.request, jsonb_agg(u.result order by u.slot) as results
+                 from unnest(t_request, t_result) with ordinality u(request, result, slot)
+                group by u.request) g on g.request = q.idx;
+
+  -- Keys are written once, with their response, in key order (so batches never deadlock on
+  -- them). A key missing here was committed meanwhile by a concurrent request with the same key
+  -- (the insert waited for it): this batch must not apply it twice, so it fails as a
+  -- serialization failure and is retried, when the lookup above replays that response.
+  insert into idempotency_keys (scope, key, fingerprint, response)
+  select c.scope, c.key, c.fingerprint, r_response[c.idx]
+    from (select idx::int as idx, req->'idempotency'->>'scope' as scope, req->'idempotency'->>'key' as key,
+                 req->'idempotency'->>'fingerprint' as fingerprint
+            from jsonb_array_elements(p_requests) with ordinality e(req, idx)) c
+   where r_state[c.idx] = 'new'
+   order by c.scope, c.key
+  on conflict do nothing;
+  get diagnostics v_keys_written = row_count;
+  if v_keys_written < (select count(*) from unnest(r_state) s where s = 'new') then
+    raise exception 'an idempotency key of this batch was committed by a concurrent request'
+      using errcode = '40001';
+  end if;
+
+  return query
+    select q.idx, coalesce(case r_state[q.idx] when 'new' then 'applied' else r_state[q.idx] end, 'applied'),
+           case when r_state[q.idx] = 'replayed' then r_stored[q.idx]
+                when r_state[q.idx] in ('key_reused', 'key_in_use') then null
+                else r_response[q.idx] end
+      from generate_series(1, r_count) q(idx);
+end $$;

@@ -1,0 +1,25 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { migrate } from '../src/db/migrate.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+
+let db: TestDatabase;
+before(async () => {
+  db = await createTestDatabase({ poolSize: 2 });
+});
+after(() => db.drop());
+
+test('migrations run once; function files are applied and re-applied only when their text changes', async () => {
+  const applied = await db.pool.query<{ name: string }>('select name from schema_functions order by name');
+  assert.deepEqual(applied.rows.map((row) => row.name), ['post_transfers.sql']);
+  assert.deepEqual(await migrate(db.pool), [], 'nothing is pending on a migrated database');
+
+  // A database whose function is older than the file (as after an upgrade) gets the file's version.
+  await db.pool.query(`create or replace function kassa_post_transfers(p_requests jsonb)
+    returns table (request_index int, outcome text, response jsonb) language sql as $$ select 1, 'stale', null::jsonb $$`);
+  await db.pool.query(`update schema_functions set checksum = 'older' where name = 'post_transfers.sql'`);
+  assert.deepEqual(await migrate(db.pool), ['functions/post_transfers.sql']);
+  const { rows } = await db.pool.query<{ outcome: string }>(`select outcome from kassa_post_transfers('[{"transfers": []}]')`);
+  assert.deepEqual(rows.map((row) => row.outcome), ['applied'], 'the function is the file’s again');
+  assert.deepEqual(await migrate(db.pool), []);
+});
