@@ -204,10 +204,21 @@ describe('invariants enforced by the database itself', () => {
     const [eur] = await createWallets(db.pool, 1, 'EUR');
     const insert = `insert into transfers (id, kind, status, from_account_id, to_account_id, currency, amount, created_at, updated_at)
                     values (gen_random_uuid(), 'transfer', 'posted', $1, $2, $3, $4, now(), now())`;
-    await rejects(insert, [usd, eur, 'USD', 1], /foreign key/);
+    await rejects(insert, [usd, eur, 'USD', 1], /must exist and hold its currency/);
+    await rejects(insert, [usd, '00000000-0000-4000-8000-000000000000', 'USD', 1], /must exist and hold its currency/);
     const [usd2] = await createWallets(db.pool, 1);
     await rejects(insert, [usd, usd2, 'USD', 0], /check constraint/);
     await rejects(insert, [usd, usd, 'USD', 1], /check constraint/);
+  });
+
+  test('a transfer keeps its accounts and currency, and an account its currency and existence', async () => {
+    const [a, b] = await createWallets(db.pool, 2);
+    await deposit(db.pool, a!, 10n);
+    await postTransfers(db.pool, [{ transfers: [move(a!, b!, 4n)] }]);
+    await rejects(`update transfers set currency = 'EUR' where from_account_id = $1`, [a], /never change/);
+    await rejects(`update transfers set to_account_id = from_account_id where to_account_id = $1`, [b], /never change/);
+    await rejects(`update accounts set currency = 'EUR' where id = $1`, [a], /never change/);
+    await rejects(`delete from accounts where id = $1`, [b], /never change/);
   });
 
   test('one wallet per user and currency', async () => {
