@@ -17,6 +17,10 @@ language plpgsql
 -- Every statement here has one shape whatever the batch, so plans are made once per connection;
 -- custom plans would re-plan the resolution query on every call (measured: most of a small call).
 set plan_cache_mode = force_generic_plan
+-- Every table here is reached by index. A plan made once per connection must not be made for the
+-- size a table had then: planned against a just-created (empty) idempotency_keys, the key lookup
+-- became a sequential scan per key, which the growing table made 3x slower within 20 seconds.
+set enable_seqscan = off
 as $$
 declare
   v_now timestamptz;
@@ -87,7 +91,10 @@ begin
                 from jsonb_array_elements(p_requests) with ordinality e(req, idx)
                where jsonb_typeof(e.req->'idempotency') = 'object'
               window w as (partition by e.req->'idempotency'->>'scope', e.req->'idempotency'->>'key' order by e.idx)) c
-        left join idempotency_keys k on k.scope = c.scope and k.key = c.key
+        -- One index probe per key (a lateral with a limit is never hashed over the whole table,
+        -- which a plan made while the table was small would do forever after).
+        left join lateral (select k.scope, k.fingerprint, k.response from idempotency_keys k
+                            where k.scope = c.scope and k.key = c.key limit 1) k on true
     ) s on s.idx = q.idx;
 
   -- 2. Flatten the items of the requests that will run and resolve every static check at once.
