@@ -106,3 +106,15 @@ test('a lost connection is never retried: the batch may have committed', async (
   assert.ok((await all).every((result) => result.status === 'rejected'));
   assert.equal(calls, 2, 'one call for x, one for the batch of y and z; no retries');
 });
+
+test('the next batch leaves before the callers of the finished one are answered', async () => {
+  const ledger = fakeLedger();
+  const write = createCoalescingWriter({ writeBatch: ledger.writeBatch, inFlightMax: 1, batchTransfersMax: 100, queueMax: 100 });
+  const first = write(request('a')).then(() => ledger.batches.map((batch) => batch.join('')));
+  void write(request('b'));
+  void write(request('c'));
+  ledger.release.shift()!();
+  assert.deepEqual(await first, ['a', 'bc'], 'b and c were on their way when a was answered');
+  ledger.release.shift()!();
+  await write.whenIdle();
+});
