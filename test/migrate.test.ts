@@ -23,3 +23,12 @@ test('migrations run once; function files are applied and re-applied only when t
   assert.deepEqual(rows.map((row) => row.outcome), ['applied'], 'the function is the file’s again');
   assert.deepEqual(await migrate(db.pool), []);
 });
+
+test('stored responses and event data are lz4-compressed where the server supports it', async () => {
+  const { rows } = await db.pool.query<{ lz4: boolean; compression: string }>(
+    `select exists (select 1 from pg_settings where name = 'default_toast_compression' and 'lz4' = any (enumvals)) as lz4,
+            string_agg(attcompression::text, ',' order by attrelid::regclass::text) as compression
+       from pg_attribute where (attrelid, attname) in (('idempotency_keys'::regclass, 'response'), ('outbox'::regclass, 'data'))`,
+  );
+  assert.equal(rows[0]!.compression, rows[0]!.lz4 ? 'l,l' : ',');
+});
