@@ -60,6 +60,7 @@ declare
   v_post boolean;
   v_current int := 0;
   v_account_ids uuid[];
+  v_has_refs boolean;      -- some item captures, voids, expires or reverses an earlier transfer
 begin
   if r_count is null or r_count = 0 then return; end if;
 
@@ -209,20 +210,24 @@ begin
     left join unnest(a_id) with ordinality fp(id, pos) on fp.id = u.from_id
     left join unnest(a_id) with ordinality tp(id, pos) on tp.id = u.to_id;
 
-  -- Holds as they are now that their accounts are locked.
-  select array_agg(h.status order by u.slot), array_agg(h.amount order by u.slot),
-         array_agg(h.expires_at order by u.slot), array_agg(h.snapshot order by u.slot),
-         array_agg(h.reversible order by u.slot)
-    into h_status, h_amount, h_expires_at, h_snapshot, h_reversible
-    from unnest(t_ref) with ordinality u(id, slot)
-    left join lateral (
-      select t.status, t.amount, t.expires_at, t.captured_amount - t.reversed_amount as reversible,
-             jsonb_build_object('id', t.id, 'kind', t.kind, 'from_wallet_id', t.from_account_id,
-               'to_wallet_id', t.to_account_id, 'amount', t.amount::text, 'currency', t.currency,
-               'description', t.description, 'metadata', t.metadata, 'reference', t.reference,
-               'expires_at', t.expires_at, 'hash', null, 'reverses_transfer_id', t.reverses_transfer_id,
-               'created_at', t.created_at) as snapshot
-        from transfers t where t.id = u.id limit 1) h on true;
+  -- Holds as they are now that their accounts are locked (most batches reference none: then the
+  -- h_ arrays stay null and the statements for holds and reversals below are skipped).
+  v_has_refs := array_remove(t_ref, null) <> '{}';
+  if v_has_refs then
+    select array_agg(h.status order by u.slot), array_agg(h.amount order by u.slot),
+           array_agg(h.expires_at order by u.slot), array_agg(h.snapshot order by u.slot),
+           array_agg(h.reversible order by u.slot)
+      into h_status, h_amount, h_expires_at, h_snapshot, h_reversible
+      from unnest(t_ref) with ordinality u(id, slot)
+      left join lateral (
+        select t.status, t.amount, t.expires_at, t.captured_amount - t.reversed_amount as reversible,
+               jsonb_build_object('id', t.id, 'kind', t.kind, 'from_wallet_id', t.from_account_id,
+                 'to_wallet_id', t.to_account_id, 'amount', t.amount::text, 'currency', t.currency,
+                 'description', t.description, 'metadata', t.metadata, 'reference', t.reference,
+                 'expires_at', t.expires_at, 'hash', null, 'reverses_transfer_id', t.reverses_transfer_id,
+                 'created_at', t.created_at) as snapshot
+          from transfers t where t.id = u.id limit 1) h on true;
+  end if;
 
   t_id := array_fill(null::uuid, array[n]);
   t_applied := array_fill(false, array[n]);
@@ -393,19 +398,21 @@ begin
               reference, expires_at, actor, applied, ref, hash, debit_version, credit_version)
    where u.applied and u.kind not in ('capture', 'void', 'expire');
 
-  update transfers h
-     set status = u.status, captured_amount = u.captured, hash = u.hash,
-         debit_version = u.debit_version, credit_version = u.credit_version, updated_at = v_now
-    from unnest(t_ref, t_status, t_captured, t_applied, t_kind, t_hash, t_from_version, t_to_version)
-         as u(ref, status, captured, applied, kind, hash, debit_version, credit_version)
-   where u.applied and u.kind in ('capture', 'void', 'expire') and h.id = u.ref;
+  if v_has_refs then
+    update transfers h
+       set status = u.status, captured_amount = u.captured, hash = u.hash,
+           debit_version = u.debit_version, credit_version = u.credit_version, updated_at = v_now
+      from unnest(t_ref, t_status, t_captured, t_applied, t_kind, t_hash, t_from_version, t_to_version)
+           as u(ref, status, captured, applied, kind, hash, debit_version, credit_version)
+     where u.applied and u.kind in ('capture', 'void', 'expire') and h.id = u.ref;
 
-  update transfers o
-     set reversed_amount = o.reversed_amount + g.total, updated_at = v_now
-    from (select u.ref, sum(u.amount) as total
-            from unnest(t_ref, t_amount, t_applied, t_kind) as u(ref, amount, applied, kind)
-           where u.applied and u.kind = 'reversal' group by u.ref) g
-   where o.id = g.ref;
+    update transfers o
+       set reversed_amount = o.reversed_amount + g.total, updated_at = v_now
+      from (select u.ref, sum(u.amount) as total
+              from unnest(t_ref, t_amount, t_applied, t_kind) as u(ref, amount, applied, kind)
+             where u.applied and u.kind = 'reversal' group by u.ref) g
+     where o.id = g.ref;
+  end if;
 
   insert into entries (account_id, version, transfer_id, amount, balance_after, created_at, hash)
   select side.account_id, side.version, u.id, side.amount, side.balance_after, v_now, side.hash
