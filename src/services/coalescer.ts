@@ -69,8 +69,8 @@ export function createCoalescingWriter(options: CoalescerOptions): CoalescingWri
   function dispatch(batch: Waiting[]): void {
     inFlight++;
     // When a batch is written, the next one leaves first and this one's callers are answered
-    // after it: the database works on the next batch while this process sends the responses
-    // (answering first left the writer idle for that time: measured ~25% of its cycle).
+    // after it, so the database works on the next batch while this process sends the responses
+    // (answering first left the writer idle meanwhile; measured: uniform 2,335 -> 2,664/s).
     const finished = () => {
       inFlight--;
       drain();
