@@ -32,3 +32,16 @@ test('stored responses and event data are lz4-compressed where the server suppor
   );
   assert.equal(rows[0]!.compression, rows[0]!.lz4 ? 'l,l' : ',');
 });
+
+test('the write path plans no sequential scans, whatever the tables held when a connection planned it', async () => {
+  // Plans are made once per connection (force_generic_plan); one made while a table was empty
+  // must not scan it for ever after.
+  const { rows } = await db.pool.query<{ name: string; config: string[] }>(
+    `select proname as name, proconfig as config from pg_proc
+      where proname in ('kassa_post_transfers', 'kassa_check_transfer_accounts') order by proname`,
+  );
+  assert.deepEqual(rows.map((row) => [row.name, row.config.includes('enable_seqscan=off')]), [
+    ['kassa_check_transfer_accounts', true],
+    ['kassa_post_transfers', true],
+  ]);
+});
