@@ -1,0 +1,96 @@
+// npm run bench:phases [-- --requests 64 --rounds 30]
+// Where the write function spends its time: a copy of kassa_post_transfers that reports its clock
+// before every top-level statement is created as a temporary function (gone with the connection)
+// and called with batches of single-transfer requests, as the coalescer sends them. Prints µs per
+// transfer for each statement. Writes real transfers of 0.01 between existing wallets, so point
+// DATABASE_URL at a benchmark database (`npm run bench` leaves one: kassa_bench).
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+
+const { values: args } = parseArgs({ options: { requests: { type: 'string', default: '64' }, rounds: { type: 'string', default: '30' } } });
+const requestsPerCall = Number(args.requests);
+const rounds = Number(args.rounds);
+const warmUpRounds = 3;
+
+/** The function's text with a `raise notice` before each top-level statement, labelled by the statement it closes. */
+export function timedCopy(sql: string, name: string): string {
+  const lines = sql.replace('create or replace function kassa_post_transfers(', `create or replace function ${name}(`).split('\n');
+  const out: string[] = [];
+  let inBody = false;
+  let previousEnded = false;
+  let label = '(entry)';
+  const tick = (next: string) => {
+    out.push(`  raise notice 'phase|%|%', ${pg.escapeLiteral(label)}, extract(epoch from clock_timestamp() - v_phase_at) * 1000000; v_phase_at := clock_timestamp();`);
+    label = next;
+  };
+  for (const [index, line] of lines.entries()) {
+    if (!inBody && line === 'begin') {
+      out.push('  v_phase_at timestamptz := clock_timestamp();', line);
+      inBody = true;
+      previousEnded = true;
+      continue;
+    }
+    const code = line.replace(/--.*$/, '').trimEnd();
+    if (inBody && code.length > 0) {
+      if (previousEnded && /^ {2}[a-z]/.test(code)) {
+        if (code.startsWith('  return query')) tick('(return)');
+        else if (!code.startsWith('  end')) tick(`line ${index + 1}: ${code.trim().slice(0, 56)}`);
+      }
+      previousEnded = code.endsWith(';') || code.endsWith(' loop') || code.endsWith(' then');
+    }
+    out.push(line);
+  }
+  return out.join('\n');
+}
+
+async function main(): Promise<void> {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('set DATABASE_URL to a benchmark database (e.g. …/kassa_bench after `npm run bench`)');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const sql = readFileSync(new URL('../src/db/functions/post_transfers.sql', import.meta.url), 'utf8');
+  await client.query(timedCopy(sql, 'pg_temp.kassa_post_transfers_phases'));
+  const { rows: wallets } = await client.query<{ id: string; user_id: string }>(
+    `select id, user_id from accounts where kind = 'wallet' and currency = 'USD' and balance >= 1000000 limit 10000`,
+  );
+  if (wallets.length < 2) throw new Error('the database needs funded USD wallets (run `npm run bench` first)');
+  const pick = () => wallets[Math.floor(Math.random() * wallets.length)]!;
+
+  const totals = new Map<string, number>();
+  let measuring = false;
+  client.on('notice', (notice) => {
+    const [tag, label, micros] = String(notice.message).split('|');
+    if (tag !== 'phase' || !measuring) return;
+    totals.set(label!, (totals.get(label!) ?? 0) + Number(micros));
+  });
+  let wallMs = 0;
+  for (let round = 0; round < warmUpRounds + rounds; round++) {
+    const requests = Array.from({ length: requestsPerCall }, () => {
+      const from = pick();
+      let to = pick();
+      while (to.id === from.id) to = pick();
+      return {
+        idempotency: { scope: from.user_id, key: randomUUID(), fingerprint: randomUUID() },
+        actor_id: from.user_id,
+        request_id: randomUUID(),
+        transfers: [{ kind: 'transfer', from_wallet_id: from.id, to_wallet_id: to.id, owner_id: from.user_id, amount: '1', currency: 'USD' }],
+      };
+    });
+    measuring = round >= warmUpRounds;
+    const startedAt = performance.now();
+    await client.query('select * from pg_temp.kassa_post_transfers_phases($1::jsonb)', [JSON.stringify(requests)]);
+    if (measuring) wallMs += performance.now() - startedAt;
+  }
+  await client.end();
+
+  const transfers = rounds * requestsPerCall;
+  const inside = [...totals.values()].reduce((sum, micros) => sum + micros, 0);
+  console.log(`${rounds} calls of ${requestsPerCall} single-transfer requests; µs per transfer:`);
+  for (const [label, micros] of totals) console.log(`${(micros / transfers).toFixed(1).padStart(8)}  ${label}`);
+  console.log(`${(inside / transfers).toFixed(1).padStart(8)}  in the function`);
+  console.log(`${((wallMs * 1000) / transfers).toFixed(1).padStart(8)}  per call, as the client saw it (adds parsing the request, the commit and the round trip)`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
