@@ -22,7 +22,7 @@ export async function findReceipt(pool: Pool, hash: string): Promise<Receipt | u
        from transfers t
        left join entries e on (e.account_id, e.version) in ((t.from_account_id, t.debit_version), (t.to_account_id, t.credit_version))
        left join entries previous on previous.account_id = e.account_id and previous.version = e.version - 1
-      where t.hash = $1
+      where substr(t.hash, 1, 16) = substr($1, 1, 16) and t.hash = $1 -- the index holds the prefix
       group by t.id`,
     [hash],
   );
