@@ -274,3 +274,21 @@ describe('reads', () => {
     assert.equal(typeof read?.fromUserId, 'string');
   });
 });
+
+describe('transfer ids', () => {
+  test('are UUID version 7, in creation order', async () => {
+    const [a, b] = await createWallets(db.pool, 2);
+    await deposit(db.pool, a!, 100n);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [outcome] = await postTransfers(db.pool, [{ transfers: [move(a!, b!, 1n)] }]);
+      const result = outcome?.outcome === 'applied' ? outcome.results[0] : undefined;
+      ids.push(result?.ok ? result.transfer.id : '');
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.deepEqual([...ids].sort(), ids, 'later transfers sort later');
+    const millis = parseInt(ids[0]!.replaceAll('-', '').slice(0, 12), 16);
+    assert.ok(Math.abs(millis - Date.now()) < 60_000, 'the first 48 bits are the creation time in Unix milliseconds');
+  });
+});

@@ -325,7 +325,7 @@ begin
       t_error[i] := 'insufficient_funds';
       t_detail[i] := 'the available balance of the source wallet is less than the amount';
     else
-      t_id[i] := gen_random_uuid();
+      t_id[i] := kassa_uuid_v7();  -- time-ordered: the primary key grows at its right edge
       t_applied[i] := true;
       a_dirty[f] := true; a_dirty[t] := true;
       if t_hold[i] then
