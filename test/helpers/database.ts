@@ -26,7 +26,7 @@ export async function createTestDatabase(options: { poolSize?: number } = {}): P
     pool,
     url: url.toString(),
     async drop() {
-      await pool.end();
+      if (!pool.ended) await pool.end(); // a test may have ended it to play a lost database
       const client = new pg.Client({ connectionString: serverUrl });
       await client.connect();
       await client.query(`drop database if exists ${name} with (force)`);
