@@ -8,6 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import type { PostRequest } from '../src/ledger/transfer.ts';
+import { writePayload } from '../src/store/transfers.ts';
 
 const { values: args } = parseArgs({ options: { requests: { type: 'string', default: '64' }, rounds: { type: 'string', default: '30' } } });
 const requestsPerCall = Number(args.requests);
@@ -67,20 +69,21 @@ async function main(): Promise<void> {
   });
   let wallMs = 0;
   for (let round = 0; round < warmUpRounds + rounds; round++) {
-    const requests = Array.from({ length: requestsPerCall }, () => {
+    // Shaped as the coalescer sends them (the same serializer as postTransfers).
+    const requests = Array.from({ length: requestsPerCall }, (): PostRequest => {
       const from = pick();
       let to = pick();
       while (to.id === from.id) to = pick();
       return {
         idempotency: { scope: from.user_id, key: randomUUID(), fingerprint: randomUUID() },
-        actor_id: from.user_id,
-        request_id: randomUUID(),
-        transfers: [{ kind: 'transfer', from_wallet_id: from.id, to_wallet_id: to.id, owner_id: from.user_id, amount: '1', currency: 'USD' }],
+        actorId: from.user_id,
+        requestId: randomUUID(),
+        transfers: [{ kind: 'transfer', fromWalletId: from.id, toWalletId: to.id, ownerId: from.user_id, amount: 1n, currency: 'USD' }],
       };
     });
     measuring = round >= warmUpRounds;
     const startedAt = performance.now();
-    await client.query('select * from pg_temp.kassa_post_transfers_phases($1::jsonb)', [JSON.stringify(requests)]);
+    await client.query('select * from pg_temp.kassa_post_transfers_phases($1::jsonb)', [writePayload(requests)]);
     if (measuring) wallMs += performance.now() - startedAt;
   }
   await client.end();

@@ -50,6 +50,11 @@ function resultFromSnapshot(snapshot: ResultSnapshot): TransferResult {
   return { ok: false, code: snapshot.error.code, detail: snapshot.error.detail };
 }
 
+/** The JSON document kassa_post_transfers takes: one entry per request, in order. */
+export function writePayload(requests: PostRequest[]): string {
+  return JSON.stringify(requests.map(requestToJson));
+}
+
 function requestToJson(request: PostRequest): unknown {
   return {
     idempotency: request.idempotency ?? null,
@@ -88,7 +93,7 @@ function requestToJson(request: PostRequest): unknown {
  * Deadlocks and serialization failures roll the whole call back, so it is retried whole.
  */
 export async function postTransfers(pool: Pool, requests: PostRequest[]): Promise<PostOutcome[]> {
-  const payload = JSON.stringify(requests.map(requestToJson));
+  const payload = writePayload(requests);
   const { rows } = await withRetry(() =>
     pool.query<{ request_index: number; outcome: PostOutcome['outcome']; response: { request_id: string | null; results: ResultSnapshot[] } | null }>(
       'select request_index, outcome, response from kassa_post_transfers($1::jsonb)',
