@@ -45,3 +45,13 @@ test('the write path plans no sequential scans, whatever the tables held when a 
     ['kassa_post_transfers', true],
   ]);
 });
+
+test('the hash-chain functions are inlined into the write path, not run as a query per chain link', async () => {
+  // A SQL function is inlined only when its declared volatility covers its body's.
+  const { rows } = await db.pool.query<{ 'QUERY PLAN': string }>(
+    `explain verbose select kassa_entry_hash('', null, 1, null, 1, 1, now()), kassa_transfer_hash(null, '', '')`,
+  );
+  const output = rows.map((row) => row['QUERY PLAN']).join('\n');
+  assert.match(output, /sha256\(/);
+  assert.doesNotMatch(output, /kassa_(entry|transfer)_hash\(/);
+});
