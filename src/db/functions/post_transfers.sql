@@ -12,7 +12,7 @@
 -- This file is the function as it is now: it is applied (create or replace) whenever it changes,
 -- after the numbered migrations (src/db/migrate.ts). 002 and 006 hold its earlier versions.
 create or replace function kassa_post_transfers(p_requests jsonb)
-returns table (request_index int, outcome text, response jsonb)
+returns table (request_index int, outcome text, response json)
 language plpgsql
 -- Every statement here has one shape whatever the batch, so plans are made once per connection;
 -- custom plans would re-plan the resolution query on every call (measured: most of a small call).
@@ -28,11 +28,12 @@ declare
   -- per request
   r_count int := jsonb_array_length(p_requests);
   r_state text[];          -- null (no key) | new | replayed | key_reused | key_in_use
-  r_stored jsonb[];
+  r_stored json[];
   r_atomic boolean[];
   r_failed boolean[];
   r_first int[];           -- first item slot of the request
-  r_response jsonb[];
+  r_last int[];            -- last item slot of the request
+  r_response json[];
   -- per item, flattened across requests in request order
   t_request int[]; t_kind text[]; t_currency text[]; t_amount numeric[];
   t_from uuid[]; t_to uuid[]; t_from_pos int[]; t_to_pos int[];
@@ -43,7 +44,8 @@ declare
   t_status text[]; t_captured numeric[]; t_expires_at timestamptz[];
   t_from_version bigint[]; t_to_version bigint[]; t_from_balance numeric[]; t_to_balance numeric[];
   t_from_hash text[]; t_to_hash text[]; t_hash text[];
-  t_result jsonb[];
+  t_transfer json[];       -- the transfer as the response and its event show it
+  t_result json[];
   -- the referenced hold's state, read after the locks
   h_status text[]; h_amount numeric[]; h_expires_at timestamptz[]; h_snapshot jsonb[]; h_reversible numeric[];
   -- locked accounts, ascending id
@@ -53,59 +55,55 @@ declare
   s_balance numeric[]; s_pending_out numeric[]; s_pending_in numeric[]; s_version bigint[]; s_head text[]; s_dirty boolean[];
   s_resolved uuid[];
   v_resolved uuid[] := '{}';  -- holds resolved earlier in this batch
+  v_keys_new int;          -- requests whose key this batch writes
   v_keys_written int;
   n int; i int; j int; r int; f int; t int;
   v_held numeric;
   v_reversible numeric;
   v_post boolean;
   v_current int := 0;
-  v_account_ids uuid[];
   v_has_refs boolean;      -- some item captures, voids, expires or reverses an earlier transfer
 begin
   if r_count is null or r_count = 0 then return; end if;
-
-  select array_agg(x.atomic order by x.idx), array_agg(false order by x.idx)
-    into r_atomic, r_failed
-    from (select idx::int, coalesce((req->>'atomic')::boolean, false) as atomic
-            from jsonb_array_elements(p_requests) with ordinality e(req, idx)) x;
 
   -- 1. Look up idempotency keys. A key is written only at the end, with its response, so a key
   --    found here has a response to replay (or belongs to a different body: key_reused). The same
   --    key twice in one batch: the later request is in use (or reused, if its body differs).
   --    A concurrent request with the same key that commits first is caught by the final insert.
-  select array_agg(s.state order by q.idx), array_agg(s.response order by q.idx)
-    into r_state, r_stored
-    from generate_series(1, r_count) q(idx)
-    left join (
-      select c.idx,
-             case when k.scope is not null then
-                    case when k.fingerprint <> c.fingerprint then 'key_reused'
-                         when k.response is null then 'key_in_use' else 'replayed' end
-                  when c.idx <> c.first_idx then
-                    case when c.fingerprint <> c.first_fingerprint then 'key_reused' else 'key_in_use' end
-                  else 'new' end as state,
-             k.response
-        from (select e.idx::int as idx, e.req->'idempotency'->>'scope' as scope, e.req->'idempotency'->>'key' as key,
-                     e.req->'idempotency'->>'fingerprint' as fingerprint,
-                     first_value(e.idx::int) over w as first_idx,
-                     first_value(e.req->'idempotency'->>'fingerprint') over w as first_fingerprint
-                from jsonb_array_elements(p_requests) with ordinality e(req, idx)
-               where jsonb_typeof(e.req->'idempotency') = 'object'
-              window w as (partition by e.req->'idempotency'->>'scope', e.req->'idempotency'->>'key' order by e.idx)) c
-        -- One index probe per key (a lateral with a limit is never hashed over the whole table,
-        -- which a plan made while the table was small would do forever after).
-        left join lateral (select k.scope, k.fingerprint, k.response from idempotency_keys k
-                            where k.scope = c.scope and k.key = c.key limit 1) k on true
-    ) s on s.idx = q.idx;
+  --    Aggregates here and below read a subquery sorted once (an ORDER BY inside each of several
+  --    aggregates sorts once per aggregate on PostgreSQL 15).
+  select array_agg(c.atomic), array_agg(false), array_agg(c.state), array_agg(c.response), count(*) filter (where c.state = 'new')
+    into r_atomic, r_failed, r_state, r_stored, v_keys_new
+    from (select c.atomic,
+                 case when c.key is null then null
+                      when k.scope is not null then
+                        case when k.fingerprint <> c.fingerprint then 'key_reused'
+                             when k.response is null then 'key_in_use' else 'replayed' end
+                      when c.idx <> c.first_idx then
+                        case when c.fingerprint <> c.first_fingerprint then 'key_reused' else 'key_in_use' end
+                      else 'new' end as state,
+                 k.response
+            from (select e.idx::int as idx, coalesce((e.req->>'atomic')::boolean, false) as atomic,
+                         e.req->'idempotency'->>'scope' as scope, e.req->'idempotency'->>'key' as key,
+                         e.req->'idempotency'->>'fingerprint' as fingerprint,
+                         first_value(e.idx::int) over w as first_idx,
+                         first_value(e.req->'idempotency'->>'fingerprint') over w as first_fingerprint
+                    from jsonb_array_elements(p_requests) with ordinality e(req, idx)
+                  window w as (partition by e.req->'idempotency'->>'scope', e.req->'idempotency'->>'key' order by e.idx)) c
+            -- One index probe per key (a lateral with a limit is never hashed over the whole table,
+            -- which a plan made while the table was small would do forever after).
+            left join lateral (select k.scope, k.fingerprint, k.response from idempotency_keys k
+                                where k.scope = c.scope and k.key = c.key limit 1) k on true
+           order by c.idx) c;
 
   -- 2. Flatten the items of the requests that will run and resolve every static check at once.
-  select array_agg(s.request order by s.slot), array_agg(s.kind order by s.slot),
-         array_agg(s.currency order by s.slot), array_agg(s.amount order by s.slot),
-         array_agg(s.from_id order by s.slot), array_agg(s.to_id order by s.slot),
-         array_agg(s.description order by s.slot), array_agg(s.metadata order by s.slot),
-         array_agg(s.reference order by s.slot), array_agg(s.actor order by s.slot),
-         array_agg(s.hold order by s.slot), array_agg(s.expires_in order by s.slot),
-         array_agg(s.ref order by s.slot), array_agg(s.error order by s.slot),
+  select array_agg(s.request), array_agg(s.kind),
+         array_agg(s.currency), array_agg(s.amount),
+         array_agg(s.from_id), array_agg(s.to_id),
+         array_agg(s.description), array_agg(s.metadata),
+         array_agg(s.reference), array_agg(s.actor),
+         array_agg(s.hold), array_agg(s.expires_in),
+         array_agg(s.ref), array_agg(s.error),
          array_agg(case s.error
                      when 'user_not_found' then format('no user named %s', s.to_username)
                      when 'wallet_not_found' then case when s.to_user_id is not null and s.to_id is null
@@ -113,7 +111,7 @@ begin
                      when 'currency_mismatch' then format('transfer is in %s but the wallets hold %s and %s',
                        s.currency, s.from_currency, s.to_currency)
                      when 'invalid_amount' then 'amount must be a positive whole number of minor units'
-                   end order by s.slot)
+                   end)
     into t_request, t_kind, t_currency, t_amount, t_from, t_to, t_description, t_metadata,
          t_reference, t_actor, t_hold, t_expires_in, t_ref, t_error, t_detail
     from (
@@ -135,7 +133,7 @@ begin
           when q.from_id = q.to_id then 'same_wallet'
         end as error
       from (
-        select row_number() over (order by e.idx, x.slot) as slot, e.idx as request,
+        select x.slot, e.idx as request,
                x.item->>'kind' as kind, x.item->>'kind' in ('capture', 'void', 'expire') as is_hold_resolution,
                coalesce(h.currency, x.item->>'currency') as currency,
                x.item->>'amount' as amount_text,
@@ -172,7 +170,8 @@ begin
           -- subquery with a limit cannot be flattened into a join, which the planner would hash
           -- over whole tables (measured: O(accounts) per call when statistics lag a bulk load).
           left join lateral (select id, currency from accounts
-                              where kind = 'system' and name = 'world:' || (x.item->>'currency') limit 1) sys on true
+                              where x.item->>'kind' in ('deposit', 'withdrawal')
+                                and kind = 'system' and name = 'world:' || (x.item->>'currency') limit 1) sys on true
           left join lateral (select id, currency, user_id from accounts
                               where id = (x.item->>'from_wallet_id')::uuid and kind = 'wallet' limit 1) fw on true
           left join lateral (select id, currency, user_id from accounts
@@ -185,30 +184,30 @@ begin
                               where id = (x.item->>'transfer_id')::uuid limit 1) h on true
           left join lateral (select user_id from accounts where id = h.from_account_id limit 1) hf on true
       ) q
+      order by q.request, q.slot
     ) s;
 
   n := coalesce(array_length(t_request, 1), 0);
 
   -- 3. Lock every account the batch can touch, once, in ascending id order.
-  select array_agg(distinct id order by id) into v_account_ids
-    from unnest(t_from || t_to) id where id is not null;
-  select array_agg(l.id order by l.id), array_agg(l.kind = 'wallet' order by l.id),
-         array_agg(l.balance order by l.id), array_agg(l.pending_out order by l.id),
-         array_agg(l.pending_in order by l.id), array_agg(l.version order by l.id), array_agg(l.head_hash order by l.id)
+  select array_agg(l.id), array_agg(l.kind = 'wallet'), array_agg(l.balance), array_agg(l.pending_out),
+         array_agg(l.pending_in), array_agg(l.version), array_agg(l.head_hash)
     into a_id, a_is_wallet, a_balance, a_pending_out, a_pending_in, a_version, a_head
     from (select a.id, a.kind, a.balance, a.pending_out, a.pending_in, a.version, a.head_hash
             from accounts a
-           where a.id = any(v_account_ids)
+           where a.id = any(t_from || t_to)  -- the index scan sorts and dedups its keys; a null matches nothing
            order by a.id
              for update) l;
   v_now := clock_timestamp();  -- after the locks: entry times are monotonic per account
   a_dirty := array_fill(false, array[coalesce(array_length(a_id, 1), 0)]);
 
-  select array_agg(fp.pos order by u.slot), array_agg(tp.pos order by u.slot)
+  select array_agg(p.from_pos), array_agg(p.to_pos)
     into t_from_pos, t_to_pos
-    from unnest(t_from, t_to) with ordinality u(from_id, to_id, slot)
-    left join unnest(a_id) with ordinality fp(id, pos) on fp.id = u.from_id
-    left join unnest(a_id) with ordinality tp(id, pos) on tp.id = u.to_id;
+    from (select fp.pos as from_pos, tp.pos as to_pos
+            from unnest(t_from, t_to) with ordinality u(from_id, to_id, slot)
+            left join unnest(a_id) with ordinality fp(id, pos) on fp.id = u.from_id
+            left join unnest(a_id) with ordinality tp(id, pos) on tp.id = u.to_id
+           order by u.slot) p;
 
   -- Holds as they are now that their accounts are locked (most batches reference none: then the
   -- h_ arrays stay null and the statements for holds and reversals below are skipped).
@@ -242,8 +241,10 @@ begin
   t_from_hash := array_fill(null::text, array[n]);
   t_to_hash := array_fill(null::text, array[n]);
   t_hash := array_fill(null::text, array[n]);
-  t_result := array_fill(null::jsonb, array[n]);
+  t_transfer := array_fill(null::json, array[n]);
+  t_result := array_fill(null::json, array[n]);
   r_first := array_fill(null::int, array[r_count]);
+  r_last := array_fill(null::int, array[r_count]);
 
   -- 4. Apply in order against the in-memory balances.
   for i in 1 .. n loop
@@ -256,6 +257,7 @@ begin
         s_version := a_version; s_head := a_head; s_dirty := a_dirty; s_resolved := v_resolved;
       end if;
     end if;
+    r_last[r] := i;
     f := t_from_pos[i]; t := t_to_pos[i];
     v_post := false;
 
@@ -368,10 +370,10 @@ begin
   -- 5. Results, then every write in bulk.
   for i in 1 .. n loop
     if t_applied[i] and t_kind[i] in ('capture', 'void', 'expire') then
-      t_result[i] := jsonb_build_object('transfer', h_snapshot[i] || jsonb_build_object(
-        'status', t_status[i], 'captured_amount', t_captured[i]::text, 'hash', t_hash[i], 'updated_at', v_now));
+      t_transfer[i] := (h_snapshot[i] || jsonb_build_object(
+        'status', t_status[i], 'captured_amount', t_captured[i]::text, 'hash', t_hash[i], 'updated_at', v_now))::json;
     elsif t_applied[i] then
-      t_result[i] := jsonb_build_object('transfer', jsonb_build_object(
+      t_transfer[i] := json_build_object(
         'id', t_id[i], 'kind', t_kind[i], 'status', t_status[i],
         'from_wallet_id', case when a_is_wallet[t_from_pos[i]] then t_from[i] end,
         'to_wallet_id', case when a_is_wallet[t_to_pos[i]] then t_to[i] end,
@@ -379,10 +381,23 @@ begin
         'description', t_description[i], 'metadata', t_metadata[i], 'reference', t_reference[i],
         'expires_at', t_expires_at[i], 'hash', t_hash[i],
         'reverses_transfer_id', case when t_kind[i] = 'reversal' then t_ref[i] end,
-        'created_at', v_now, 'updated_at', v_now));
+        'created_at', v_now, 'updated_at', v_now);
+    end if;
+    if t_applied[i] then
+      t_result[i] := json_build_object('transfer', t_transfer[i]);
+    elsif t_detail[i] is null then
+      t_result[i] := json_build_object('error', json_build_object('code', t_error[i]));
     else
-      t_result[i] := jsonb_build_object('error', jsonb_strip_nulls(jsonb_build_object(
-        'code', t_error[i], 'detail', t_detail[i])));
+      t_result[i] := json_build_object('error', json_build_object('code', t_error[i], 'detail', t_detail[i]));
+    end if;
+  end loop;
+
+  -- A request's items are contiguous, so its results are one slice of t_result.
+  r_response := array_fill(null::json, array[r_count]);
+  for r in 1 .. r_count loop
+    if r_state[r] is null or r_state[r] = 'new' then
+      r_response[r] := json_build_object('request_id', p_requests->(r - 1)->'request_id',
+                                         'results', coalesce(array_to_json(t_result[r_first[r]:r_last[r]]), '[]'::json));
     end if;
   end loop;
 
@@ -439,18 +454,10 @@ begin
                      else u.kind || '.created' end,
          array_remove(array[case when a_is_wallet[u.from_pos] then u.from_id end,
                             case when a_is_wallet[u.to_pos] then u.to_id end], null),
-         u.result->'transfer'
-    from unnest(t_kind, t_from, t_to, t_from_pos, t_to_pos, t_result, t_applied)
-         as u(kind, from_id, to_id, from_pos, to_pos, result, applied)
+         u.transfer
+    from unnest(t_kind, t_from, t_to, t_from_pos, t_to_pos, t_transfer, t_applied)
+         as u(kind, from_id, to_id, from_pos, to_pos, transfer, applied)
    where u.applied;
-
-  select array_agg(jsonb_build_object('request_id', p_requests->(q.idx - 1)->'request_id',
-                                      'results', coalesce(g.results, '[]'::jsonb)) order by q.idx)
-    into r_response
-    from generate_series(1, r_count) q(idx)
-    left join (select u.request, jsonb_agg(u.result order by u.slot) as results
-                 from unnest(t_request, t_result) with ordinality u(request, result, slot)
-                group by u.request) g on g.request = q.idx;
 
   -- Keys are written once, with their response, in key order (so batches never deadlock on
   -- them). A key missing here was committed meanwhile by a concurrent request with the same key
@@ -465,7 +472,7 @@ begin
    order by c.scope, c.key
   on conflict do nothing;
   get diagnostics v_keys_written = row_count;
-  if v_keys_written < (select count(*) from unnest(r_state) s where s = 'new') then
+  if v_keys_written < v_keys_new then
     raise exception 'an idempotency key of this batch was committed by a concurrent request'
       using errcode = '40001';
   end if;
