@@ -24,7 +24,11 @@ function entryFromRow(row: EntryRow): Entry {
   };
 }
 
-/** A wallet's balance history, newest first, keyset-paginated on the per-account version. */
+/**
+ * A wallet's balance history, newest first, keyset-paginated on the per-account version. A time
+ * window becomes a version range first (kassa_entry_version_before: entry times grow with the
+ * version), so the page is one range of the primary key whatever the window.
+ */
 export async function listEntries(
   pool: Pool,
   walletId: string,
@@ -33,8 +37,10 @@ export async function listEntries(
   const { rows } = await pool.query<EntryRow>(
     `select id, account_id, transfer_id, amount, balance_after, version, created_at
        from entries
-      where account_id = $1 and ($2::bigint is null or version < $2)
-        and ($3::timestamptz is null or created_at >= $3) and ($4::timestamptz is null or created_at < $4)
+      where account_id = $1
+        and version > (select case when $3::timestamptz is null then 0 else kassa_entry_version_before($1, $3) end)
+        and version < coalesce(least($2::bigint, (select kassa_entry_version_before($1, $4) + 1 where $4::timestamptz is not null)),
+                               9223372036854775807)
       order by version desc limit $5`,
     [walletId, options.before?.toString() ?? null, options.from ?? null, options.to ?? null, options.limit + 1],
   );
@@ -43,13 +49,13 @@ export async function listEntries(
 }
 
 /**
- * Posted balance at an instant: the balance_after of the last entry at or before it. Entry times
- * are taken after the account lock, so they grow with the version and this is exact.
+ * Posted balance at an instant: the balance_after of the last entry at or before it (timestamps
+ * are whole microseconds, so "at or before" is "before one microsecond later").
  */
 export async function balanceAt(pool: Pool, walletId: string, at: Date): Promise<bigint> {
   const { rows } = await pool.query<{ balance_after: bigint }>(
-    `select balance_after from entries where account_id = $1 and created_at <= $2
-      order by created_at desc, version desc limit 1`,
+    `select balance_after from entries
+      where account_id = $1 and version = kassa_entry_version_before($1, $2::timestamptz + interval '1 microsecond')`,
     [walletId, at],
   );
   return rows[0]?.balance_after ?? 0n;
