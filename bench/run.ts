@@ -65,6 +65,13 @@ async function startServer(databaseUrl: string): Promise<{ process: ChildProcess
   throw new Error('the API did not become ready');
 }
 
+/** The running sums and counts of the coalescer's histograms, from the API's /metrics. */
+async function ledgerWriteTotals(url: string): Promise<{ requests: number; writes: number; seconds: number }> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { requests: value('kassa_ledger_batch_requests_sum'), writes: value('kassa_ledger_batch_requests_count'), seconds: value('kassa_ledger_write_duration_seconds_sum') };
+}
+
 interface WorkloadReport extends LoadResult {
   workload: Workload;
   transfersPerSecond: number;
@@ -73,11 +80,15 @@ interface WorkloadReport extends LoadResult {
   /** Share of one core the API process used, and of the whole machine everything used. */
   apiCpuPercentOfOneCore: number;
   machineBusyPercent: number;
+  /** Mean money requests per coalesced write, and mean time of one write (send to commit). */
+  requestsPerWrite: number;
+  writeMs: number;
 }
 
 async function measure(server: { process: ChildProcess; url: string }, pool: pg.Pool, workload: Workload, seconds: number, seeded: Awaited<ReturnType<typeof seed>>): Promise<WorkloadReport> {
   const count = async () => (await pool.query<{ count: bigint }>('select count(*) from transfers')).rows[0]!.count;
   const before = await count();
+  const writesBefore = await ledgerWriteTotals(server.url);
   const apiCpuBefore = processCpuSeconds(server.process.pid!);
   const machineBefore = machineCpu();
   const startedAt = performance.now();
@@ -90,6 +101,8 @@ async function measure(server: { process: ChildProcess; url: string }, pool: pg.
   const machineAfter = machineCpu();
   const machineBusyPercent = Math.round(((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100);
   const transfers = Number((await count()) - before);
+  const writesAfter = await ledgerWriteTotals(server.url);
+  const writes = Math.max(1, writesAfter.writes - writesBefore.writes);
   return {
     workload,
     ...load,
@@ -98,6 +111,8 @@ async function measure(server: { process: ChildProcess; url: string }, pool: pg.
     rssSamplesMb: samples.map(Math.round),
     apiCpuPercentOfOneCore,
     machineBusyPercent,
+    requestsPerWrite: Math.round(((writesAfter.requests - writesBefore.requests) / writes) * 10) / 10,
+    writeMs: Math.round(((writesAfter.seconds - writesBefore.seconds) / writes) * 10_000) / 10,
   };
 }
 
@@ -168,10 +183,10 @@ async function main(): Promise<void> {
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(`bench/results/${args.soak ? 'soak' : 'latest'}.json`, `${JSON.stringify(result, null, 2)}\n`);
 
-  console.log('\nworkload   transfers/s  p50 ms  p99 ms  x yardstick  peak RSS MB  API CPU %  machine %  statuses');
+  console.log('\nworkload   transfers/s  p50 ms  p99 ms  x yardstick  peak RSS MB  API CPU %  machine %  requests/write  write ms  statuses');
   for (const report of result.workloads) {
     console.log(
-      `${report.workload.padEnd(10)} ${String(report.transfersPerSecond).padStart(11)}  ${String(report.latencyP50Ms).padStart(6)}  ${String(report.latencyP99Ms).padStart(6)}  ${String(report.ratioToYardstick).padStart(11)}  ${String(report.peakRssMb).padStart(11)}  ${String(report.apiCpuPercentOfOneCore).padStart(9)}  ${String(report.machineBusyPercent).padStart(9)}  ${JSON.stringify(report.statuses)}${report.errors ? ` errors=${report.errors}` : ''}`,
+      `${report.workload.padEnd(10)} ${String(report.transfersPerSecond).padStart(11)}  ${String(report.latencyP50Ms).padStart(6)}  ${String(report.latencyP99Ms).padStart(6)}  ${String(report.ratioToYardstick).padStart(11)}  ${String(report.peakRssMb).padStart(11)}  ${String(report.apiCpuPercentOfOneCore).padStart(9)}  ${String(report.machineBusyPercent).padStart(9)}  ${String(report.requestsPerWrite).padStart(14)}  ${String(report.writeMs).padStart(8)}  ${JSON.stringify(report.statuses)}${report.errors ? ` errors=${report.errors}` : ''}`,
     );
   }
   console.log(`yardstick (${yardstick.uniform.client}, 1 tx/transfer): uniform ${Math.round(yardstick.uniform.transfersPerSecond)}/s, hot ${Math.round(yardstick.hot.transfersPerSecond)}/s`);

@@ -18,7 +18,7 @@ import { registerErrorHandling } from './http/errors.ts';
 import { problem, sendProblem } from './http/problem.ts';
 import { InFlightKeys } from './http/idempotency.ts';
 import { registerInputGuard } from './http/inputGuard.ts';
-import { createMetrics } from './http/metrics.ts';
+import { createMetrics, type Metrics } from './http/metrics.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { currencyRoutes } from './http/routes/currencies.ts';
@@ -115,7 +115,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     pool: deps.pool,
     currencies: await loadCurrencies(deps.pool),
     tokens,
-    write: deps.write ?? ledgerWriter(app, deps),
+    write: deps.write ?? ledgerWriter(app, deps, metrics),
     inFlight: new InFlightKeys(),
     metrics,
     sealKey: sealKey(deps.jwtSecret),
@@ -205,9 +205,17 @@ async function registerDocs(app: FastifyInstance): Promise<void> {
 }
 
 /** The coalescer over the batch write function. Clients that hang up do not cancel their writes: close waits for them. */
-function ledgerWriter(app: FastifyInstance, deps: AppDependencies): TransferWriter {
+function ledgerWriter(app: FastifyInstance, deps: AppDependencies, metrics: Metrics): TransferWriter {
   const writer = createCoalescingWriter({
-    writeBatch: (requests) => postTransfers(deps.pool, requests),
+    writeBatch: async (requests) => {
+      metrics.ledgerBatchRequests.observe(requests.length);
+      const stopTimer = metrics.ledgerWriteDuration.startTimer();
+      try {
+        return await postTransfers(deps.pool, requests);
+      } finally {
+        stopTimer();
+      }
+    },
     inFlightMax: deps.config.ledgerWritersMax,
     batchTransfersMax: ledgerBatchTransfersMax,
     queueMax: ledgerQueueMax,

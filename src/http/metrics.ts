@@ -8,6 +8,8 @@ export interface Metrics {
   transfers: client.Counter<'outcome'>;
   eventsDelivered: client.Counter<'sink'>;
   eventDeliveryFailures: client.Counter<'sink'>;
+  ledgerBatchRequests: client.Histogram;
+  ledgerWriteDuration: client.Histogram;
 }
 
 /** `eventConsumers`: the outbox consumers whose lag is reported (the broker relay, webhooks). */
@@ -25,6 +27,19 @@ export function createMetrics(pool: Pool, eventConsumers: string[] = []): Metric
     name: 'kassa_transfers_total',
     help: 'Transfers asked of the ledger, by outcome (posted or the error code)',
     labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  // How well concurrent money requests coalesce: each write carries a whole batch in one commit.
+  const ledgerBatchRequests = new client.Histogram({
+    name: 'kassa_ledger_batch_requests',
+    help: 'Money requests written together in one call of the write function and one commit',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    registers: [registry],
+  });
+  const ledgerWriteDuration = new client.Histogram({
+    name: 'kassa_ledger_write_duration_seconds',
+    help: 'Time of one coalesced write, from sending the batch to its commit being acknowledged',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
     registers: [registry],
   });
   const poolGauge = (name: string, help: string, read: () => number) =>
@@ -53,5 +68,5 @@ export function createMetrics(pool: Pool, eventConsumers: string[] = []): Metric
       for (const consumer of eventConsumers) this.set({ consumer }, await consumerLagSeconds(pool, consumer).catch(() => Number.NaN));
     },
   });
-  return { registry, requestDuration, transfers, eventsDelivered, eventDeliveryFailures };
+  return { registry, requestDuration, transfers, eventsDelivered, eventDeliveryFailures, ledgerBatchRequests, ledgerWriteDuration };
 }
