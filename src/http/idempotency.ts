@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { KassaError } from '../ledger/errors.ts';
 import type { IdempotencyClaim } from '../ledger/transfer.ts';
@@ -9,8 +9,10 @@ export const idempotencyKeyLengthMax = 255;
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+    const object = value as Record<string, unknown>;
+    let text = '';
+    for (const key of Object.keys(object).sort()) text += `${text === '' ? '' : ','}${JSON.stringify(key)}:${canonicalJson(object[key])}`;
+    return `{${text}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }
@@ -26,8 +28,9 @@ export function idempotencyClaim(request: FastifyRequest, scope: string): Idempo
       { pointer: '/headers/idempotency-key', detail: 'must be 1 to 255 characters' },
     ]);
   }
-  const path = request.url.split('?')[0];
-  const fingerprint = createHash('sha256').update(`${request.method} ${path}\n${canonicalJson(request.body ?? null)}`).digest('hex');
+  const queryAt = request.url.indexOf('?');
+  const path = queryAt < 0 ? request.url : request.url.slice(0, queryAt);
+  const fingerprint = hash('sha256', `${request.method} ${path}\n${canonicalJson(request.body ?? null)}`);
   return { scope, key, fingerprint };
 }
 

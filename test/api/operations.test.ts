@@ -82,6 +82,39 @@ describe('hardening', () => {
     }
   });
 
+  test('every answer carries the security headers; without CORS_ORIGINS there is no CORS and preflights are 404s', async () => {
+    const api = await startApi();
+    try {
+      const expected = {
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-resource-policy': 'same-origin',
+        'origin-agent-cluster': '?1',
+        'referrer-policy': 'no-referrer',
+        'strict-transport-security': 'max-age=31536000; includeSubDomains',
+        'x-content-type-options': 'nosniff',
+        'x-dns-prefetch-control': 'off',
+        'x-download-options': 'noopen',
+        'x-frame-options': 'SAMEORIGIN',
+        'x-permitted-cross-domain-policies': 'none',
+        'x-xss-protection': '0',
+      };
+      const answers = [
+        await api.app.inject({ url: '/v1/currencies', headers: { origin: 'https://app.example.com' } }),
+        await api.app.inject({ url: '/v1/me' }),
+        await api.app.inject({ url: '/v2/anything' }),
+        await api.app.inject({ method: 'OPTIONS', url: '/v1/transfers', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } }),
+      ];
+      assert.deepEqual(answers.map((answer) => answer.statusCode), [200, 401, 404, 404]);
+      for (const answer of answers) {
+        for (const [name, value] of Object.entries(expected)) assert.equal(answer.headers[name], value, `${name} on a ${answer.statusCode}`);
+        assert.deepEqual(Object.keys(answer.headers).filter((name) => name.startsWith('access-control-')), []);
+      }
+      assert.equal(answers[3]!.json().code, 'not_found');
+    } finally {
+      await api.close();
+    }
+  });
+
   test('unknown routes are problem+json 404s', async () => {
     const api = await startApi();
     try {
