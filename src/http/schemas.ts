@@ -17,9 +17,16 @@ export const AmountInput = Type.String({
   examples: ['12.50'],
 });
 export const CurrencyCode = Type.String({ pattern: '^[A-Z][A-Z0-9]{2,9}$', description: 'ISO 4217 or crypto code', examples: ['USD'] });
-export const Metadata = Type.Record(Type.String({ maxLength: 40 }), Type.Unknown(), {
+// Any JSON object. Not Type.Record: that compiles to patternProperties "^.*$", which matches no
+// key with a line break in it, so the serializer left such keys out of responses (and the key
+// length limit given to it was dropped).
+const jsonObject = (options: Record<string, unknown> = {}) =>
+  Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true, ...options });
+
+export const Metadata = jsonObject({
   maxProperties: 50,
-  description: 'Up to 50 keys of your own data, stored and returned as given',
+  propertyNames: { maxLength: 40 },
+  description: 'Up to 50 keys (of at most 40 characters) of your own data, stored and returned as given',
 });
 
 export const ProblemSchema = Type.Object(
@@ -74,7 +81,7 @@ export const TransferSchema = Type.Object(
     captured_amount: Money,
     currency: CurrencyCode,
     description: nullable(Type.String()),
-    metadata: nullable(Type.Record(Type.String(), Type.Unknown())),
+    metadata: nullable(jsonObject()),
     reference: nullable(Type.String()),
     expires_at: nullable(Timestamp),
     hash: nullable(Type.String()),
@@ -114,7 +121,7 @@ export const EventSchema = Type.Object(
     type: Type.Unsafe<EventType>(Type.String({ enum: [...eventTypes] })),
     created_at: Timestamp,
     wallet_ids: Type.Array(Uuid, { description: 'The wallets this event concerns' }),
-    data: Type.Record(Type.String(), Type.Unknown(), { description: 'The Transfer for transfer.*, deposit.* and withdrawal.* events; ids for user.created and wallet.created' }),
+    data: jsonObject({ description: 'The Transfer for transfer.*, deposit.* and withdrawal.* events; ids for user.created and wallet.created' }),
   },
   { title: 'Event', description: '`id` is stable across redeliveries' },
 );

@@ -42,6 +42,35 @@ describe('transfers', () => {
     assert.deepEqual(read.json(), transfer, 'the recipient reads the same transfer');
   });
 
+  test('text and metadata that JSON must escape come back exactly: response, replay, read and event', async () => {
+    const alice = await signUp(api);
+    const bob = await signUp(api);
+    await depositTo(api, operator, alice.walletId, '5');
+    const awkward = 'quote " backslash \\ slash / newline \n tab \t bell \u0007 line separator \u2028 emoji 💸 é';
+    const body = {
+      from_wallet_id: alice.walletId, to_wallet_id: bob.walletId, amount: '1', currency: 'USD',
+      description: awkward, reference: `ref ${awkward}`, metadata: { 'key "\\ \n 💸': [awkward, { nested: '"\\' }], n: 1.5, ok: true, none: null },
+    };
+    const idempotencyKey = key();
+    const first = await send(alice, body, idempotencyKey);
+    assert.equal(first.statusCode, 201);
+    const transfer = first.json();
+    assert.equal(transfer.description, body.description);
+    assert.equal(transfer.reference, body.reference);
+    assert.deepEqual(transfer.metadata, body.metadata);
+    const replay = await send(alice, body, idempotencyKey);
+    assert.equal(replay.body, first.body, 'the replay is byte for byte the first answer');
+    const read = await api.app.inject({ url: `/v1/transfers/${transfer.id}`, headers: auth(alice) });
+    assert.deepEqual(read.json(), transfer);
+    const { rows } = await api.db.pool.query<{ data: Record<string, unknown> }>(`select data from outbox where data->>'id' = $1`, [transfer.id]);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]!.data.description, body.description);
+    assert.deepEqual(rows[0]!.data.metadata, body.metadata);
+    const longKey = await send(alice, { ...body, metadata: { ['k'.repeat(41)]: 1 } });
+    assert.equal(longKey.statusCode, 400, 'metadata keys are at most 40 characters');
+    assert.equal(longKey.json().errors[0].pointer, '/metadata');
+  });
+
   test('business failures answer their code and change nothing', async () => {
     const alice = await signUp(api);
     const bob = await signUp(api);
