@@ -81,6 +81,19 @@ describe('money movement', () => {
     assert.equal((await listEntries(db.pool, alice!, { limit: 10 })).items.length, 1, 'only the deposit entry');
   });
 
+  test('the write function itself refuses an amount that is not a positive whole number that fits NUMERIC(38)', async () => {
+    const [alice, bob] = await createWallets(db.pool, 2);
+    await deposit(db.pool, alice!, 10n ** 37n);
+    const item = (amount: unknown) => ({ kind: 'transfer', from_wallet_id: alice, to_wallet_id: bob, amount, currency: 'USD' });
+    const amounts: unknown[] = ['', '1.5', '1e3', ' 1', '1 ', '12a', '+1', '\u0663', '0x10', '1'.repeat(41), '9'.repeat(40), null, '9'.repeat(38), '007'];
+    const { rows } = await db.pool.query<{ response: { results: { transfer?: { amount: string }; error?: { code: string } }[] } }>(
+      'select response from kassa_post_transfers($1::jsonb) order by request_index',
+      [JSON.stringify(amounts.map((amount) => ({ transfers: [item(amount)] })))],
+    );
+    const answers = rows.map((row) => row.response.results[0]!.error?.code ?? row.response.results[0]!.transfer!.amount);
+    assert.deepEqual(answers, [...Array<string>(12).fill('invalid_amount'), 'insufficient_funds', '7']);
+  });
+
   test('a failure mid-batch rolls back nothing that succeeded and applies nothing that failed', async () => {
     const [a, b, c] = await createWallets(db.pool, 3);
     await deposit(db.pool, a!, 100n);

@@ -138,7 +138,8 @@ begin
                x.kind, x.kind in ('capture', 'void', 'expire') as is_hold_resolution,
                coalesce(h.currency, x.currency) as currency,
                x.amount as amount_text,
-               case when x.amount ~ '^[0-9]{1,40}$' then x.amount::numeric end as amount,
+               -- A whole number of 1 to 40 digits, or no amount (a regular expression cost ~6% here).
+               case when length(x.amount) between 1 and 40 and ltrim(x.amount, '0123456789') = '' then x.amount::numeric end as amount,
                x.owner_id as owner,
                x.to_username, tu.id as to_user_id,
                x.description, x.metadata, x.reference, e.actor,
