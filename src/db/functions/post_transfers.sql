@@ -408,8 +408,10 @@ begin
   r_response := array_fill(null::json, array[r_count]);
   for r in 1 .. r_count loop
     if r_state[r] is null or r_state[r] = 'new' then
+      -- (A slice copies the whole array first, so a request of one item takes its element.)
       r_response[r] := json_build_object('request_id', p_requests->(r - 1)->'request_id',
-                                         'results', coalesce(array_to_json(t_result[r_first[r]:r_last[r]]), '[]'::json));
+                                         'results', case when r_first[r] = r_last[r] then json_build_array(t_result[r_first[r]])
+                                                         else coalesce(array_to_json(t_result[r_first[r]:r_last[r]]), '[]'::json) end);
     end if;
   end loop;
 
