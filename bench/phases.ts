@@ -18,7 +18,10 @@ const warmUpRounds = 3;
 
 /** The function's text with a `raise notice` before each top-level statement, labelled by the statement it closes. */
 export function timedCopy(sql: string, name: string): string {
-  const lines = sql.replace('create or replace function kassa_post_transfers(', `create or replace function ${name}(`).split('\n');
+  const start = sql.indexOf('create or replace function kassa_post_transfers(');
+  const definition = sql.slice(start);
+  const linesBefore = sql.slice(0, start).split('\n').length - 1; // labels give the file's line numbers
+  const lines = definition.replace('create or replace function kassa_post_transfers(', `create or replace function ${name}(`).split('\n');
   const out: string[] = [];
   let inBody = false;
   let previousEnded = false;
@@ -38,7 +41,7 @@ export function timedCopy(sql: string, name: string): string {
     if (inBody && code.length > 0) {
       if (previousEnded && /^ {2}[a-z]/.test(code)) {
         if (code.startsWith('  return query')) tick('(return)');
-        else if (!code.startsWith('  end')) tick(`line ${index + 1}: ${code.trim().slice(0, 56)}`);
+        else if (!code.startsWith('  end')) tick(`line ${linesBefore + index + 1}: ${code.trim().slice(0, 56)}`);
       }
       previousEnded = code.endsWith(';') || code.endsWith(' loop') || code.endsWith(' then');
     }

@@ -14,9 +14,10 @@ test('migrations run once; function files are applied and re-applied only when t
   assert.deepEqual(applied.rows.map((row) => row.name), ['post_transfers.sql']);
   assert.deepEqual(await migrate(db.pool), [], 'nothing is pending on a migrated database');
 
-  // A database whose function is older than the file (as after an upgrade) gets the file's version.
-  await db.pool.query(`create or replace function kassa_post_transfers(p_requests jsonb)
-    returns table (request_index int, outcome text, response json) language sql as $$ select 1, 'stale', null::json $$`);
+  // A database whose function is older than the file (as after an upgrade, here with the old jsonb
+  // result type) gets the file's version.
+  await db.pool.query(`drop function kassa_post_transfers(jsonb); create function kassa_post_transfers(p_requests jsonb)
+    returns table (request_index int, outcome text, response jsonb) language sql as $$ select 1, 'stale', null::jsonb $$`);
   await db.pool.query(`update schema_functions set checksum = 'older' where name = 'post_transfers.sql'`);
   assert.deepEqual(await migrate(db.pool), ['functions/post_transfers.sql']);
   const { rows } = await db.pool.query<{ outcome: string }>(`select outcome from kassa_post_transfers('[{"transfers": []}]')`);

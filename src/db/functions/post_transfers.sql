@@ -9,8 +9,11 @@
 --      captures, reversals, atomic requests), extending each account's hash chain;
 --   5. writes transfers, entries, balances, events and the idempotency keys in bulk.
 --
--- This file is the function as it is now: it is applied (create or replace) whenever it changes,
--- after the numbered migrations (src/db/migrate.ts). 002 and 006 hold its earlier versions.
+-- This file is the function as it is now: it is applied whenever it changes, after the numbered
+-- migrations (src/db/migrate.ts). 002 and 006 hold its earlier versions. It is dropped first, in
+-- the same transaction, because a result type can change only that way (jsonb became json):
+-- callers never find it missing.
+drop function if exists kassa_post_transfers(jsonb);
 create or replace function kassa_post_transfers(p_requests jsonb)
 returns table (request_index int, outcome text, response json)
 language plpgsql

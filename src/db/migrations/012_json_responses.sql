@@ -12,6 +12,4 @@ begin
     alter table outbox alter column data set compression lz4;
   end if;
 end $$;
--- The write function returns them as json too: a function's result type changes only by dropping
--- it, and the function file (applied right after the migrations) creates it again.
-drop function kassa_post_transfers(jsonb);
+-- The write function returns them as json too (its file drops and recreates it, in one transaction).
