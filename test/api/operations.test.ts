@@ -163,7 +163,7 @@ describe('hardening', () => {
     }
   });
 
-  test('/metrics reports request latency by route, transfer outcomes and pool usage', async () => {
+  test('/metrics reports request latency by route, transfer outcomes, coalesced writes and pool usage', async () => {
     const api = await startApi();
     try {
       const alice = await signUp(api);
@@ -172,6 +172,9 @@ describe('hardening', () => {
       const metrics = await api.app.inject({ url: '/metrics' });
       assert.match(metrics.body, /kassa_http_request_duration_seconds_bucket\{[^}]*route="\/v1\/me"[^}]*status="200"/);
       assert.match(metrics.body, /kassa_transfers_total\{outcome="same_wallet"\} 1/);
+      assert.match(metrics.body, /kassa_ledger_batch_requests_sum 1\n/, 'one write, of one request');
+      assert.match(metrics.body, /kassa_ledger_batch_requests_count 1\n/);
+      assert.match(metrics.body, /kassa_ledger_write_duration_seconds_count 1\n/);
       assert.match(metrics.body, /kassa_db_pool_connections \d+/);
     } finally {
       await api.close();
