@@ -2,14 +2,18 @@
 -- jsonb, extracted the event's copy from it and rebuilt each response from the parts, and the
 -- server turned it back into text for every reader (~7% of the write function's CPU in a profile
 -- of the uniform benchmark). Nothing queries inside these documents; readers parse them whole.
-alter table idempotency_keys alter column response type json using response::json;
-alter table outbox alter column data type json using data::json;
--- A type change resets the column's compression (008).
-do $$
-begin
-  if exists (select 1 from pg_settings where name = 'default_toast_compression' and 'lz4' = any (enumvals)) then
-    alter table idempotency_keys alter column response set compression lz4;
-    alter table outbox alter column data set compression lz4;
-  end if;
-end $$;
 -- The write function returns them as json too (its file drops and recreates it, in one transaction).
+do $$
+declare
+  v_column record;
+begin
+  for v_column in select * from (values ('idempotency_keys', 'response'), ('outbox', 'data')) c(tbl, col) loop
+    -- A type change resets the column's compression (lz4 since 008, where the server has it): keep it.
+    if (select attcompression = 'l' from pg_attribute where attrelid = v_column.tbl::regclass and attname = v_column.col) then
+      execute format('alter table %I alter column %I type json using %I::json, alter column %I set compression lz4',
+                     v_column.tbl, v_column.col, v_column.col, v_column.col);
+    else
+      execute format('alter table %I alter column %I type json using %I::json', v_column.tbl, v_column.col, v_column.col);
+    end if;
+  end loop;
+end $$;
