@@ -8,6 +8,21 @@ import { amountProblem, formatMoney } from './money.js';
 let currencies = new Map();
 let stopEvents;
 const eventListeners = new Set();
+let navigation = 0; // counts route changes: a view still loading when the reader moves on must not draw
+
+/**
+ * Taken when a view starts loading: draws its content and says whether it did. A view that was
+ * still waiting for the API when the reader navigated elsewhere draws nothing and must not start
+ * live updates (they would draw it over the page the reader went to).
+ */
+function viewDrawer() {
+  const startedAt = navigation;
+  return (...children) => {
+    if (startedAt !== navigation) return false;
+    show(...children);
+    return true;
+  };
+}
 
 function money(amount, code) {
   return formatMoney(amount, code, currencies.get(code)?.kind ?? 'fiat');
@@ -57,6 +72,7 @@ const routes = [
 ];
 
 async function route() {
+  const startedAt = ++navigation;
   eventListeners.clear();
   renderNav();
   const hash = location.hash || '#/';
@@ -70,7 +86,7 @@ async function route() {
     try {
       await view(...match.slice(1));
     } catch (error) {
-      show(h('h1', { tabindex: -1 }, 'Something went wrong'), h('p', { class: 'error' }, error.message));
+      if (startedAt === navigation) show(h('h1', { tabindex: -1 }, 'Something went wrong'), h('p', { class: 'error' }, error.message));
     }
     return;
   }
@@ -140,6 +156,7 @@ function balances(wallet) {
 }
 
 async function walletsView() {
+  const draw = viewDrawer();
   const { data: wallets } = await request('GET', '/v1/wallets?limit=100');
   const list = h('ul', { class: 'wallets' }, wallets.map((wallet) => h('li', { class: 'card wallet' },
     h('h2', {}, h('a', { href: `#/wallets/${wallet.id}` }, `${wallet.currency} wallet`)),
@@ -155,8 +172,12 @@ async function walletsView() {
     announce('Wallet opened.');
     await walletsView();
   });
-  show(h('h1', { tabindex: -1 }, 'Your wallets'), list, held.size < currencies.size && open);
-  eventListeners.add(() => void walletsView().catch(() => {}));
+  if (!draw(h('h1', { tabindex: -1 }, 'Your wallets'), list, held.size < currencies.size && open)) return;
+  eventListeners.add(refreshWallets); // one function, so redrawing does not add another listener each time
+}
+
+function refreshWallets() {
+  void walletsView().catch(() => {});
 }
 
 function entryRow(entry, currency) {
@@ -169,6 +190,7 @@ function entryRow(entry, currency) {
 }
 
 async function walletView(walletId) {
+  const draw = viewDrawer();
   const wallet = await request('GET', `/v1/wallets/${walletId}`);
   const rows = h('tbody', {});
   const sentinel = h('p', { class: 'muted', 'aria-live': 'polite' }, 'Loading history…');
@@ -191,7 +213,7 @@ async function walletView(walletId) {
   }
   const observer = new IntersectionObserver((entries) => entries.some((entry) => entry.isIntersecting) && loadMore());
   const summary = h('section', { class: 'card', 'aria-label': 'Balances' }, balances(wallet));
-  show(
+  const drawn = draw(
     h('h1', { tabindex: -1 }, `${wallet.currency} wallet`),
     summary,
     h('p', { class: 'actions' },
@@ -204,6 +226,7 @@ async function walletView(walletId) {
       rows),
     sentinel,
   );
+  if (!drawn) return;
   observer.observe(sentinel);
   // Live: a new movement on this wallet refreshes the balances and the top of the history.
   eventListeners.add(async (event) => {
@@ -251,8 +274,9 @@ function depositForm(walletId, currency) {
 // ---- send money -------------------------------------------------------------------------------
 
 async function sendView(fromId) {
+  const draw = viewDrawer();
   const { data: wallets } = await request('GET', '/v1/wallets?limit=100');
-  if (wallets.length === 0) return show(h('h1', { tabindex: -1 }, 'Send money'), h('p', {}, 'Open a wallet first.'));
+  if (wallets.length === 0) return draw(h('h1', { tabindex: -1 }, 'Send money'), h('p', {}, 'Open a wallet first.'));
   const from = h('select', { name: 'from' }, wallets.map((wallet) => h('option', { value: wallet.id, selected: wallet.id === fromId },
     `${wallet.currency} — ${money(wallet.available, wallet.currency)} available`)));
   const review = h('section', { class: 'card confirm', hidden: true, 'aria-live': 'assertive' });
@@ -302,7 +326,7 @@ async function sendView(fromId) {
     review.hidden = false;
     confirm.focus();
   });
-  show(h('h1', { tabindex: -1 }, 'Send money'), entry, review);
+  draw(h('h1', { tabindex: -1 }, 'Send money'), entry, review);
 }
 
 // ---- operator ---------------------------------------------------------------------------------
@@ -347,7 +371,9 @@ async function operatorView() {
       result.mismatches.length > 0 && h('ul', {}, result.mismatches.slice(0, 20).map((mismatch) => h('li', {}, `${mismatch.kind}: ${mismatch.detail}`))),
       h('button', { type: 'button', class: 'secondary', onclick: () => void verify() }, 'Verify again'));
   };
+  const startedAt = navigation;
   await Promise.all([verify(), loadEvents(), loadRecent()]);
+  if (startedAt !== navigation) return;
   eventListeners.add(() => void Promise.all([loadRecent(), loadEvents()]).catch(() => {}));
 }
 

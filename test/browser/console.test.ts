@@ -152,3 +152,35 @@ test('history scrolls in more pages from the cursor API', async (t) => {
   assert.equal(await rows.count(), 45, 'the rest arrived as the reader scrolled');
   await page.screenshot({ path: `${screenshots}/console-history-scrolled.png` });
 });
+
+test('a page still loading when the reader moves on never draws over the page they went to, live updates included', async (t) => {
+  const browser = await launch(t);
+  if (!browser) return;
+  const operator = await signUp(api, { role: 'operator', username: 'ops_race' });
+  const user = await signUp(api, { username: 'race_ui' });
+  const page = await newPage(browser);
+  // Hold back the wallet list that signing in shows, as a slow network would.
+  let releaseList!: () => void;
+  const listHeld = new Promise<void>((resolve) => (releaseList = resolve));
+  let held = 0;
+  await page.route('**/v1/wallets?limit=100', async (route) => {
+    if (held++ === 0) await listHeld; // only the first; later ones pass at once
+    await route.continue();
+  });
+  await page.getByLabel('Username').fill(operator.username);
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: 'Operator' }).waitFor();
+  await page.goto(`${baseUrl}/#/wallets/${user.walletId}`);
+  await page.getByLabel('Deposit (USD)').waitFor();
+  assert.equal(held, 1, 'the wallet list is still loading');
+  // The late list arrives, then a live event for this wallet: the wallet page stays and updates.
+  const lateList = page.waitForResponse('**/v1/wallets?limit=100');
+  releaseList();
+  await lateList;
+  await api.app.inject({ method: 'POST', url: '/v1/deposits', headers: { authorization: `Bearer ${operator.token}`, 'idempotency-key': 'race-1' },
+    payload: { wallet_id: user.walletId, amount: '7.00', currency: 'USD' } });
+  await page.getByTestId('available').filter({ hasText: '$7.00' }).waitFor();
+  assert.equal(await page.getByRole('heading', { name: 'Your wallets' }).count(), 0, 'the late wallet list was not drawn');
+  await page.getByLabel('Deposit (USD)').fill('1.00');
+});
