@@ -11,14 +11,20 @@ const eventListeners = new Set();
 let navigation = 0; // counts route changes: a view still loading when the reader moves on must not draw
 
 /**
- * Taken when a view starts loading: draws its content and says whether it did. A view that was
- * still waiting for the API when the reader navigated elsewhere draws nothing and must not start
- * live updates (they would draw it over the page the reader went to).
+ * Taken when a view starts loading: whether the reader is still on the page it was started for.
+ * A view that was still waiting for the API when the reader navigated elsewhere must neither draw
+ * nor start live updates (they would draw it over the page the reader went to).
  */
-function viewDrawer() {
+function stillHere() {
   const startedAt = navigation;
+  return () => startedAt === navigation;
+}
+
+/** Taken when a view starts loading: draws its content, unless the reader has moved on, and says whether it did. */
+function viewDrawer() {
+  const here = stillHere();
   return (...children) => {
-    if (startedAt !== navigation) return false;
+    if (!here()) return false;
     show(...children);
     return true;
   };
@@ -72,7 +78,8 @@ const routes = [
 ];
 
 async function route() {
-  const startedAt = ++navigation;
+  navigation++;
+  const here = stillHere();
   eventListeners.clear();
   renderNav();
   const hash = location.hash || '#/';
@@ -86,7 +93,7 @@ async function route() {
     try {
       await view(...match.slice(1));
     } catch (error) {
-      if (startedAt === navigation) show(h('h1', { tabindex: -1 }, 'Something went wrong'), h('p', { class: 'error' }, error.message));
+      if (here()) show(h('h1', { tabindex: -1 }, 'Something went wrong'), h('p', { class: 'error' }, error.message));
     }
     return;
   }
@@ -371,9 +378,9 @@ async function operatorView() {
       result.mismatches.length > 0 && h('ul', {}, result.mismatches.slice(0, 20).map((mismatch) => h('li', {}, `${mismatch.kind}: ${mismatch.detail}`))),
       h('button', { type: 'button', class: 'secondary', onclick: () => void verify() }, 'Verify again'));
   };
-  const startedAt = navigation;
+  const here = stillHere();
   await Promise.all([verify(), loadEvents(), loadRecent()]);
-  if (startedAt !== navigation) return;
+  if (!here()) return;
   eventListeners.add(() => void Promise.all([loadRecent(), loadEvents()]).catch(() => {}));
 }
 
