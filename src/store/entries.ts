@@ -38,9 +38,9 @@ export async function listEntries(
     `select id, account_id, transfer_id, amount, balance_after, version, created_at
        from entries
       where account_id = $1
-        and version > (select case when $3::timestamptz is null then 0 else kassa_entry_version_before($1, $3) end)
-        and version < coalesce(least($2::bigint, (select kassa_entry_version_before($1, $4) + 1 where $4::timestamptz is not null)),
-                               9223372036854775807)
+        and version > coalesce((select kassa_entry_version_before($1, $3) where $3::timestamptz is not null), 0)
+        and version <= coalesce(least($2::bigint - 1, (select kassa_entry_version_before($1, $4) where $4::timestamptz is not null)),
+                                9223372036854775807)
       order by version desc limit $5`,
     [walletId, options.before?.toString() ?? null, options.from ?? null, options.to ?? null, options.limit + 1],
   );
