@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { migrate } from '../src/db/migrate.ts';
@@ -50,9 +51,21 @@ test('the write path plans no sequential scans, whatever the tables held when a 
 test('the hash-chain functions are inlined into the write path, not run as a query per chain link', async () => {
   // A SQL function is inlined only when its declared volatility covers its body's.
   const { rows } = await db.pool.query<{ 'QUERY PLAN': string }>(
-    `explain verbose select kassa_entry_hash('', null, 1, null, 1, 1, now()), kassa_transfer_hash(null, '', '')`,
+    `explain verbose select kassa_entry_hash('', null, 1, null, 1, 1, now()), kassa_transfer_hash(null, '', ''),
+                            kassa_entry_hash_at('', null, 1, null, 1, 1, kassa_hash_time(now()))`,
   );
   const output = rows.map((row) => row['QUERY PLAN']).join('\n');
   assert.match(output, /sha256\(/);
-  assert.doesNotMatch(output, /kassa_(entry|transfer)_hash\(/);
+  assert.doesNotMatch(output, /kassa_\w+\(/);
+});
+
+test('an entry hash is the SHA-256 of its fields and the previous hash, the time in UTC to the microsecond', async () => {
+  const [account, transfer] = ['6f1c2a4e-8d3b-4c5a-9e7f-0a1b2c3d4e5f', '01890a5d-ac96-774b-bcce-b302099a8057'];
+  const { rows } = await db.pool.query<{ hash: string; at: string }>(
+    `select kassa_entry_hash('ab12', $1, 7, $2, -500, 1500, '2026-01-02 03:04:05.123456+02') as hash,
+            kassa_entry_hash_at('ab12', $1, 7, $2, -500, 1500, kassa_hash_time('2026-01-02 03:04:05.123456+02')) as at`,
+    [account, transfer],
+  );
+  const expected = createHash('sha256').update(`ab12|${account}|7|${transfer}|-500|1500|2026-01-02T01:04:05.123456Z`).digest('hex');
+  assert.deepEqual(rows[0], { hash: expected, at: expected });
 });

@@ -28,6 +28,7 @@ as $$
 declare
   v_now timestamptz;
   v_now_json text;
+  v_now_hashed text;       -- the instant as entry hashes take it
   v_amount_max constant numeric := 99999999999999999999999999999999999999;
   -- per request
   r_count int := jsonb_array_length(p_requests);
@@ -216,6 +217,7 @@ begin
              for update) l;
   v_now := clock_timestamp();  -- after the locks: entry times are monotonic per account
   v_now_json := to_json(v_now)::text;
+  v_now_hashed := kassa_hash_time(v_now);
   a_dirty := array_fill(false, array[coalesce(array_length(a_id, 1), 0)]);
 
   select array_agg(p.from_pos), array_agg(p.to_pos)
@@ -367,8 +369,8 @@ begin
       t_from_version[i] := a_version[f]; t_from_balance[i] := a_balance[f];
       t_to_version[i] := a_version[t];   t_to_balance[i] := a_balance[t];
       -- Extend both accounts' hash chains, in the order the entries are made.
-      t_from_hash[i] := kassa_entry_hash(a_head[f], t_from[i], a_version[f], t_id[i], -t_amount[i], a_balance[f], v_now);
-      t_to_hash[i] := kassa_entry_hash(a_head[t], t_to[i], a_version[t], t_id[i], t_amount[i], a_balance[t], v_now);
+      t_from_hash[i] := kassa_entry_hash_at(a_head[f], t_from[i], a_version[f], t_id[i], -t_amount[i], a_balance[f], v_now_hashed);
+      t_to_hash[i] := kassa_entry_hash_at(a_head[t], t_to[i], a_version[t], t_id[i], t_amount[i], a_balance[t], v_now_hashed);
       a_head[f] := t_from_hash[i]; a_head[t] := t_to_hash[i];
       t_hash[i] := kassa_transfer_hash(t_id[i], t_from_hash[i], t_to_hash[i]);
     end if;
