@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Pool } from '../db/pool.ts';
 import type { PostOutcome, PostRequest, Transfer, TransferResult } from '../ledger/transfer.ts';
 import { withRetry } from './retry.ts';
@@ -56,24 +55,6 @@ export function writePayload(requests: PostRequest[]): string {
   return JSON.stringify(requests.map(requestToJson));
 }
 
-/**
- * A UUID version 7: 48 bits of Unix milliseconds, then the random bits of a version 4 UUID, so
- * transfer ids grow at the primary key's right edge (migration 010) and stay unguessable.
- */
-export function uuidV7(nowMs = Date.now()): string {
-  const time = nowMs.toString(16).padStart(12, '0');
-  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${randomUUID().slice(15)}`;
-}
-
-/**
- * The ids a transfer, its two entries and its event would get, drawn here: node:crypto draws
- * random UUIDs from a buffered pool, where gen_random_uuid() asked OpenSSL four times per transfer
- * inside the serial write (6% of its instructions, callgrind). Unused when the item fails.
- */
-function newIds(): [transfer: string, debitEntry: string, creditEntry: string, event: string] {
-  return [uuidV7(), randomUUID(), randomUUID(), randomUUID()];
-}
-
 function requestToJson(request: PostRequest): unknown {
   return {
     idempotency: request.idempotency ?? null,
@@ -84,7 +65,6 @@ function requestToJson(request: PostRequest): unknown {
       'transferId' in order
         ? {
             kind: order.kind,
-            ids: newIds(),
             transfer_id: order.transferId,
             owner_id: 'ownerId' in order ? (order.ownerId ?? null) : null,
             amount: order.amount?.toString() ?? null,
@@ -92,7 +72,6 @@ function requestToJson(request: PostRequest): unknown {
           }
         : {
             kind: order.kind,
-            ids: newIds(),
             from_wallet_id: order.fromWalletId ?? null,
             to_wallet_id: order.toWalletId ?? null,
             to_username: order.toUsername ?? null,

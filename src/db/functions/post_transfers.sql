@@ -44,7 +44,6 @@ declare
   t_from uuid[]; t_to uuid[]; t_from_pos int[]; t_to_pos int[];
   t_description text[]; t_metadata jsonb[]; t_reference text[]; t_actor uuid[];
   t_hold boolean[]; t_expires_in int[]; t_ref uuid[];
-  t_new_id uuid[]; t_debit_entry_id uuid[]; t_credit_entry_id uuid[]; t_event_id uuid[];  -- drawn by the API
   t_error text[]; t_detail text[];
   t_id uuid[]; t_applied boolean[]; t_posts boolean[];
   t_status text[]; t_captured numeric[]; t_expires_at timestamptz[];
@@ -110,7 +109,6 @@ begin
          array_agg(s.reference), array_agg(s.actor),
          array_agg(s.hold), array_agg(s.expires_in),
          array_agg(s.ref), array_agg(s.error),
-         array_agg(s.new_id), array_agg(s.debit_entry_id), array_agg(s.credit_entry_id), array_agg(s.event_id),
          array_agg(case s.error
                      when 'user_not_found' then format('no user named %s', s.to_username)
                      when 'wallet_not_found' then case when s.to_user_id is not null and s.to_id is null
@@ -120,8 +118,7 @@ begin
                      when 'invalid_amount' then 'amount must be a positive whole number of minor units'
                    end)
     into t_request, t_kind, t_currency, t_amount, t_from, t_to, t_description, t_metadata,
-         t_reference, t_actor, t_hold, t_expires_in, t_ref, t_error,
-         t_new_id, t_debit_entry_id, t_credit_entry_id, t_event_id, t_detail
+         t_reference, t_actor, t_hold, t_expires_in, t_ref, t_error, t_detail
     from (
       select q.*,
         case
@@ -152,8 +149,6 @@ begin
                x.description, x.metadata, x.reference, e.actor,
                coalesce(x.hold, false) as hold,
                x.expires_in_seconds as expires_in,
-               -- The ids a new transfer, its two entries and its event take, drawn by the API.
-               x.ids[1] as new_id, x.ids[2] as debit_entry_id, x.ids[3] as credit_entry_id, x.ids[4] as event_id,
                h.id as ref, h.kind as ref_kind, hf.user_id as hold_owner,
                sys.id as system_id,
                case when x.kind = 'reversal' then h.to_account_id
@@ -179,9 +174,9 @@ begin
           cross join lateral rows from (jsonb_to_recordset(e.transfers) as (
                  kind text, from_wallet_id uuid, to_wallet_id uuid, to_username text, owner_id uuid, amount text,
                  currency text, description text, metadata jsonb, reference text, hold boolean,
-                 expires_in_seconds int, transfer_id uuid, ids uuid[])) with ordinality
+                 expires_in_seconds int, transfer_id uuid)) with ordinality
                as x(kind, from_wallet_id, to_wallet_id, to_username, owner_id, amount, currency, description,
-                    metadata, reference, hold, expires_in_seconds, transfer_id, ids, slot)
+                    metadata, reference, hold, expires_in_seconds, transfer_id, slot)
           -- One index probe per item, whatever the size of the ledger or its statistics: a lateral
           -- subquery with a limit cannot be flattened into a join, which the planner would hash
           -- over whole tables (measured: O(accounts) per call when statistics lag a bulk load).
@@ -346,9 +341,7 @@ begin
       t_error[i] := 'insufficient_funds';
       t_detail[i] := 'the available balance of the source wallet is less than the amount';
     else
-      -- Time-ordered, so the primary key grows at its right edge. The ids of a new transfer, its
-      -- entries and its event come with the item (an API still on the previous version sends none).
-      t_id[i] := coalesce(t_new_id[i], kassa_uuid_v7());
+      t_id[i] := kassa_uuid_v7();  -- time-ordered: the primary key grows at its right edge
       t_applied[i] := true;
       a_dirty[f] := true; a_dirty[t] := true;
       if t_hold[i] then
@@ -457,15 +450,14 @@ begin
      where o.id = g.ref;
   end if;
 
-  insert into entries (id, account_id, version, transfer_id, amount, balance_after, created_at, hash)
-  select coalesce(side.id, gen_random_uuid()), side.account_id, side.version, u.id, side.amount, side.balance_after, v_now, side.hash
+  insert into entries (account_id, version, transfer_id, amount, balance_after, created_at, hash)
+  select side.account_id, side.version, u.id, side.amount, side.balance_after, v_now, side.hash
     from unnest(t_id, t_from, t_to, t_amount, t_from_version, t_to_version, t_from_balance,
-                t_to_balance, t_posts, t_from_hash, t_to_hash, t_debit_entry_id, t_credit_entry_id)
-         as u(id, from_id, to_id, amount, from_version, to_version, from_balance, to_balance, posts, from_hash, to_hash,
-              debit_entry_id, credit_entry_id)
-    cross join lateral (values (u.debit_entry_id, u.from_id, u.from_version, -u.amount, u.from_balance, u.from_hash),
-                               (u.credit_entry_id, u.to_id, u.to_version, u.amount, u.to_balance, u.to_hash))
-         as side(id, account_id, version, amount, balance_after, hash)
+                t_to_balance, t_posts, t_from_hash, t_to_hash)
+         as u(id, from_id, to_id, amount, from_version, to_version, from_balance, to_balance, posts, from_hash, to_hash)
+    cross join lateral (values (u.from_id, u.from_version, -u.amount, u.from_balance, u.from_hash),
+                               (u.to_id, u.to_version, u.amount, u.to_balance, u.to_hash))
+         as side(account_id, version, amount, balance_after, hash)
    where u.posts;
 
   update accounts a
@@ -475,9 +467,8 @@ begin
          as s(id, balance, pending_out, pending_in, version, head, dirty)
    where a.id = s.id and s.dirty;
 
-  insert into outbox (id, type, wallet_ids, data)
-  select coalesce(u.event_id, gen_random_uuid()),
-         case u.kind when 'reversal' then 'transfer.reversed'
+  insert into outbox (type, wallet_ids, data)
+  select case u.kind when 'reversal' then 'transfer.reversed'
                      when 'capture' then 'transfer.posted'
                      when 'void' then 'transfer.voided'
                      when 'expire' then 'transfer.voided'
@@ -485,8 +476,8 @@ begin
          array_remove(array[case when a_is_wallet[u.from_pos] then u.from_id end,
                             case when a_is_wallet[u.to_pos] then u.to_id end], null),
          u.transfer
-    from unnest(t_kind, t_from, t_to, t_from_pos, t_to_pos, t_transfer, t_applied, t_event_id)
-         as u(kind, from_id, to_id, from_pos, to_pos, transfer, applied, event_id)
+    from unnest(t_kind, t_from, t_to, t_from_pos, t_to_pos, t_transfer, t_applied)
+         as u(kind, from_id, to_id, from_pos, to_pos, transfer, applied)
    where u.applied;
 
   -- Keys are written once, with their response, in key order (so batches never deadlock on
