@@ -50,39 +50,43 @@ function resultFromSnapshot(snapshot: ResultSnapshot): TransferResult {
   return { ok: false, code: snapshot.error.code, detail: snapshot.error.detail };
 }
 
-/** The JSON document kassa_post_transfers takes: one entry per request, in order. */
+/**
+ * The JSON document kassa_post_transfers takes: one entry per request, in order. A field with no
+ * value is left out (JSON.stringify drops undefined), which the function reads as null: the
+ * serial writer parses every byte of this document.
+ */
 export function writePayload(requests: PostRequest[]): string {
   return JSON.stringify(requests.map(requestToJson));
 }
 
 function requestToJson(request: PostRequest): unknown {
   return {
-    idempotency: request.idempotency ?? null,
-    atomic: request.atomic ?? false,
-    actor_id: request.actorId ?? null,
-    request_id: request.requestId ?? null,
+    idempotency: request.idempotency,
+    atomic: request.atomic || undefined,
+    actor_id: request.actorId,
+    request_id: request.requestId,
     transfers: request.transfers.map((order) =>
       'transferId' in order
         ? {
             kind: order.kind,
             transfer_id: order.transferId,
-            owner_id: 'ownerId' in order ? (order.ownerId ?? null) : null,
-            amount: order.amount?.toString() ?? null,
-            description: 'reason' in order ? order.reason : null,
+            owner_id: 'ownerId' in order ? order.ownerId : undefined,
+            amount: order.amount?.toString(),
+            description: 'reason' in order ? order.reason : undefined,
           }
         : {
             kind: order.kind,
-            from_wallet_id: order.fromWalletId ?? null,
-            to_wallet_id: order.toWalletId ?? null,
-            to_username: order.toUsername ?? null,
-            owner_id: order.ownerId ?? null,
+            from_wallet_id: order.fromWalletId,
+            to_wallet_id: order.toWalletId,
+            to_username: order.toUsername,
+            owner_id: order.ownerId,
             amount: order.amount.toString(),
             currency: order.currency,
-            description: order.description ?? null,
-            metadata: order.metadata ?? null,
-            reference: order.reference ?? null,
-            hold: order.hold !== undefined,
-            expires_in_seconds: order.hold?.expiresInSeconds ?? null,
+            description: order.description,
+            metadata: order.metadata,
+            reference: order.reference,
+            hold: order.hold ? true : undefined,
+            expires_in_seconds: order.hold?.expiresInSeconds,
           },
     ),
   };
