@@ -10,7 +10,7 @@
 // calls is subtracted from the count for all: the first call's compilation and planning drop out.
 // --whole counts the whole statement instead: parsing its payload (a literal here, where the
 // server gets a parameter) and the commit too. A change that moves work into the payload shows
-// only there: drawing the ids in the API saved 2% inside the function and cost 0.2% over the whole.
+// only there: drawing the ids in the API saved 1-3% inside the function and cost 0.2% over the whole.
 // The batch endpoint's shape: --requests 2 --transfers 1000 --calls 6.
 // --function FILE measures another version of the function file (`git show REV:src/db/functions/post_transfers.sql`).
 import { execFileSync, spawnSync } from 'node:child_process';
