@@ -65,11 +65,40 @@ async function startServer(databaseUrl: string): Promise<{ process: ChildProcess
   throw new Error('the API did not become ready');
 }
 
-/** The running sums and counts of the coalescer's histograms, from the API's /metrics. */
-async function ledgerWriteTotals(url: string): Promise<{ requests: number; writes: number; seconds: number }> {
+/** What one scrape of the API's /metrics tells: the coalescer's running totals, and the
+ *  cumulative latency buckets of successful money requests as the API measured them. */
+interface ServerTotals {
+  requests: number;
+  writes: number;
+  seconds: number;
+  /** Upper bound in seconds → requests that took at most that long, for the workload's route. */
+  latencyBuckets: Map<number, number>;
+}
+
+async function serverTotals(url: string, workload: Workload): Promise<ServerTotals> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { requests: value('kassa_ledger_batch_requests_sum'), writes: value('kassa_ledger_batch_requests_count'), seconds: value('kassa_ledger_write_duration_seconds_sum') };
+  const [route, status] = workload === 'batch' ? ['/v1/transfers/batch', '200'] : ['/v1/transfers', '201'];
+  const latencyBuckets = new Map<number, number>();
+  for (const match of text.matchAll(/^kassa_http_request_duration_seconds_bucket\{le="([^"]+)",method="POST",route="([^"]+)",status="(\d+)"\} (\S+)$/gm)) {
+    if (match[2] === route && match[3] === status) latencyBuckets.set(match[1] === '+Inf' ? Infinity : Number(match[1]), Number(match[4]));
+  }
+  return {
+    requests: value('kassa_ledger_batch_requests_sum'),
+    writes: value('kassa_ledger_batch_requests_count'),
+    seconds: value('kassa_ledger_write_duration_seconds_sum'),
+    latencyBuckets,
+  };
+}
+
+/** The smallest bucket bound (ms) within which `quantile` of the requests between two scrapes finished in the API. */
+function serverLatencyBoundMs(before: ServerTotals, after: ServerTotals, quantile: number): number | null {
+  const bounds = [...after.latencyBuckets.keys()].sort((a, b) => a - b);
+  const within = (bound: number) => after.latencyBuckets.get(bound)! - (before.latencyBuckets.get(bound) ?? 0);
+  const total = within(Infinity);
+  if (!total) return null;
+  const bound = bounds.find((candidate) => within(candidate) >= quantile * total)!;
+  return Number.isFinite(bound) ? bound * 1_000 : null;
 }
 
 interface WorkloadReport extends LoadResult {
@@ -83,12 +112,16 @@ interface WorkloadReport extends LoadResult {
   /** Mean money requests per coalesced write, and mean time of one write (send to commit). */
   requestsPerWrite: number;
   writeMs: number;
+  /** p50 and p99 as the API measured them (from its latency histogram: the bucket bound each falls
+   *  within), without the load generator's own queueing on the shared cores. */
+  serverP50WithinMs: number | null;
+  serverP99WithinMs: number | null;
 }
 
 async function measure(server: { process: ChildProcess; url: string }, pool: pg.Pool, workload: Workload, seconds: number, seeded: Awaited<ReturnType<typeof seed>>): Promise<WorkloadReport> {
   const count = async () => (await pool.query<{ count: bigint }>('select count(*) from transfers')).rows[0]!.count;
   const before = await count();
-  const writesBefore = await ledgerWriteTotals(server.url);
+  const writesBefore = await serverTotals(server.url, workload);
   const apiCpuBefore = processCpuSeconds(server.process.pid!);
   const machineBefore = machineCpu();
   const startedAt = performance.now();
@@ -101,7 +134,7 @@ async function measure(server: { process: ChildProcess; url: string }, pool: pg.
   const machineAfter = machineCpu();
   const machineBusyPercent = Math.round(((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100);
   const transfers = Number((await count()) - before);
-  const writesAfter = await ledgerWriteTotals(server.url);
+  const writesAfter = await serverTotals(server.url, workload);
   const writes = Math.max(1, writesAfter.writes - writesBefore.writes);
   return {
     workload,
@@ -113,6 +146,8 @@ async function measure(server: { process: ChildProcess; url: string }, pool: pg.
     machineBusyPercent,
     requestsPerWrite: Math.round(((writesAfter.requests - writesBefore.requests) / writes) * 10) / 10,
     writeMs: Math.round(((writesAfter.seconds - writesBefore.seconds) / writes) * 10_000) / 10,
+    serverP50WithinMs: serverLatencyBoundMs(writesBefore, writesAfter, 0.5),
+    serverP99WithinMs: serverLatencyBoundMs(writesBefore, writesAfter, 0.99),
   };
 }
 
@@ -183,10 +218,10 @@ async function main(): Promise<void> {
   mkdirSync('bench/results', { recursive: true });
   writeFileSync(`bench/results/${args.soak ? 'soak' : 'latest'}.json`, `${JSON.stringify(result, null, 2)}\n`);
 
-  console.log('\nworkload   transfers/s  p50 ms  p99 ms  x yardstick  peak RSS MB  API CPU %  machine %  requests/write  write ms  statuses');
+  console.log('\nworkload   transfers/s  p50 ms  p99 ms  API p50/p99 ≤ ms  x yardstick  peak RSS MB  API CPU %  machine %  requests/write  write ms  statuses');
   for (const report of result.workloads) {
     console.log(
-      `${report.workload.padEnd(10)} ${String(report.transfersPerSecond).padStart(11)}  ${String(report.latencyP50Ms).padStart(6)}  ${String(report.latencyP99Ms).padStart(6)}  ${String(report.ratioToYardstick).padStart(11)}  ${String(report.peakRssMb).padStart(11)}  ${String(report.apiCpuPercentOfOneCore).padStart(9)}  ${String(report.machineBusyPercent).padStart(9)}  ${String(report.requestsPerWrite).padStart(14)}  ${String(report.writeMs).padStart(8)}  ${JSON.stringify(report.statuses)}${report.errors ? ` errors=${report.errors}` : ''}`,
+      `${report.workload.padEnd(10)} ${String(report.transfersPerSecond).padStart(11)}  ${String(report.latencyP50Ms).padStart(6)}  ${String(report.latencyP99Ms).padStart(6)}  ${`${report.serverP50WithinMs ?? '-'}/${report.serverP99WithinMs ?? '-'}`.padStart(16)}  ${String(report.ratioToYardstick).padStart(11)}  ${String(report.peakRssMb).padStart(11)}  ${String(report.apiCpuPercentOfOneCore).padStart(9)}  ${String(report.machineBusyPercent).padStart(9)}  ${String(report.requestsPerWrite).padStart(14)}  ${String(report.writeMs).padStart(8)}  ${JSON.stringify(report.statuses)}${report.errors ? ` errors=${report.errors}` : ''}`,
     );
   }
   console.log(`yardstick (${yardstick.uniform.client}, 1 tx/transfer): uniform ${Math.round(yardstick.uniform.transfersPerSecond)}/s, hot ${Math.round(yardstick.hot.transfersPerSecond)}/s`);

@@ -20,7 +20,7 @@ export function createMetrics(pool: Pool, eventConsumers: string[] = []): Metric
     name: 'kassa_http_request_duration_seconds',
     help: 'HTTP request latency by route and status',
     labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
   const transfers = new client.Counter({
@@ -39,7 +39,7 @@ export function createMetrics(pool: Pool, eventConsumers: string[] = []): Metric
   const ledgerWriteDuration = new client.Histogram({
     name: 'kassa_ledger_write_duration_seconds',
     help: 'Time of one coalesced write, from sending the batch to its commit being acknowledged',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1],
     registers: [registry],
   });
   const poolGauge = (name: string, help: string, read: () => number) =>
