@@ -13,7 +13,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { createPool } from '../src/db/pool.ts';
 import { verifyLedger } from '../src/store/verify.ts';
 import { seed } from './seed.ts';
-import { drive, type LoadResult, type Workload } from './workloads.ts';
+import { drive, workloadEndpoint, type LoadResult, type Workload } from './workloads.ts';
 import { prepareYardstick, runYardstick, type YardstickResult } from './yardstick.ts';
 
 const { values: args } = parseArgs({
@@ -78,10 +78,10 @@ interface ServerTotals {
 async function serverTotals(url: string, workload: Workload): Promise<ServerTotals> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  const [route, status] = workload === 'batch' ? ['/v1/transfers/batch', '200'] : ['/v1/transfers', '201'];
+  const { path: route, status } = workloadEndpoint(workload);
   const latencyBuckets = new Map<number, number>();
   for (const match of text.matchAll(/^kassa_http_request_duration_seconds_bucket\{le="([^"]+)",method="POST",route="([^"]+)",status="(\d+)"\} (\S+)$/gm)) {
-    if (match[2] === route && match[3] === status) latencyBuckets.set(match[1] === '+Inf' ? Infinity : Number(match[1]), Number(match[4]));
+    if (match[2] === route && Number(match[3]) === status) latencyBuckets.set(match[1] === '+Inf' ? Infinity : Number(match[1]), Number(match[4]));
   }
   return {
     requests: value('kassa_ledger_batch_requests_sum'),
@@ -121,7 +121,7 @@ interface WorkloadReport extends LoadResult {
 async function measure(server: { process: ChildProcess; url: string }, pool: pg.Pool, workload: Workload, seconds: number, seeded: Awaited<ReturnType<typeof seed>>): Promise<WorkloadReport> {
   const count = async () => (await pool.query<{ count: bigint }>('select count(*) from transfers')).rows[0]!.count;
   const before = await count();
-  const writesBefore = await serverTotals(server.url, workload);
+  const totalsBefore = await serverTotals(server.url, workload);
   const apiCpuBefore = processCpuSeconds(server.process.pid!);
   const machineBefore = machineCpu();
   const startedAt = performance.now();
@@ -134,8 +134,8 @@ async function measure(server: { process: ChildProcess; url: string }, pool: pg.
   const machineAfter = machineCpu();
   const machineBusyPercent = Math.round(((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100);
   const transfers = Number((await count()) - before);
-  const writesAfter = await serverTotals(server.url, workload);
-  const writes = Math.max(1, writesAfter.writes - writesBefore.writes);
+  const totalsAfter = await serverTotals(server.url, workload);
+  const writes = Math.max(1, totalsAfter.writes - totalsBefore.writes);
   return {
     workload,
     ...load,
@@ -144,10 +144,10 @@ async function measure(server: { process: ChildProcess; url: string }, pool: pg.
     rssSamplesMb: samples.map(Math.round),
     apiCpuPercentOfOneCore,
     machineBusyPercent,
-    requestsPerWrite: Math.round(((writesAfter.requests - writesBefore.requests) / writes) * 10) / 10,
-    writeMs: Math.round(((writesAfter.seconds - writesBefore.seconds) / writes) * 10_000) / 10,
-    serverP50WithinMs: serverLatencyBoundMs(writesBefore, writesAfter, 0.5),
-    serverP99WithinMs: serverLatencyBoundMs(writesBefore, writesAfter, 0.99),
+    requestsPerWrite: Math.round(((totalsAfter.requests - totalsBefore.requests) / writes) * 10) / 10,
+    writeMs: Math.round(((totalsAfter.seconds - totalsBefore.seconds) / writes) * 10_000) / 10,
+    serverP50WithinMs: serverLatencyBoundMs(totalsBefore, totalsAfter, 0.5),
+    serverP99WithinMs: serverLatencyBoundMs(totalsBefore, totalsAfter, 0.99),
   };
 }
 

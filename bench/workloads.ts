@@ -23,8 +23,14 @@ function transferBody(from: Party, to: Party): string {
 
 export type Workload = 'uniform' | 'hot' | 'batch';
 
+/** The endpoint a workload drives, and the status a successful request answers. */
+export function workloadEndpoint(workload: Workload): { path: string; status: number } {
+  return workload === 'batch' ? { path: '/v1/transfers/batch', status: 200 } : { path: '/v1/transfers', status: 201 };
+}
+
 export async function drive(url: string, workload: Workload, seeded: Seeded, options: { durationSeconds: number; connections: number }): Promise<LoadResult> {
   const hot = seeded.wallets.slice(0, 2);
+  const { path } = workloadEndpoint(workload);
   const setupRequest = (request: autocannon.Request): autocannon.Request => {
     if (workload === 'batch') {
       const transfers = Array.from({ length: 1_000 }, () => {
@@ -33,7 +39,7 @@ export async function drive(url: string, workload: Workload, seeded: Seeded, opt
         while (to === from) to = pick(seeded.wallets);
         return { from_wallet_id: from.walletId, to_wallet_id: to.walletId, amount: '0.01', currency: 'USD' };
       });
-      request.path = '/v1/transfers/batch';
+      request.path = path;
       request.headers = { 'content-type': 'application/json', authorization: `Bearer ${seeded.operator.token}`, 'idempotency-key': randomUUID() };
       request.body = JSON.stringify({ transfers });
       return request;
@@ -47,7 +53,7 @@ export async function drive(url: string, workload: Workload, seeded: Seeded, opt
       to = pick(seeded.wallets);
       while (to === from) to = pick(seeded.wallets);
     }
-    request.path = '/v1/transfers';
+    request.path = path;
     request.headers = { 'content-type': 'application/json', authorization: `Bearer ${from.token}`, 'idempotency-key': randomUUID() };
     request.body = transferBody(from, to);
     return request;
