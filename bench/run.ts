@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { findFreePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
@@ -45,9 +46,27 @@ function machineCpu(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
-function rssMegabytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+/**
+ * Samples a process's RSS once a second on a thread of its own: autocannon keeps this thread's
+ * event loop so busy that a timer here fired only 20 times in a 5-minute soak.
+ */
+function startRssSampler(pid: number): { stop(): Promise<number[]> } {
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     const { readFileSync } = require('node:fs');
+     const samples = [];
+     const sample = () => samples.push(Number(/VmRSS:\\s+(\\d+) kB/.exec(readFileSync('/proc/' + workerData.pid + '/status', 'utf8'))?.[1] ?? 0) / 1024);
+     const timer = setInterval(sample, 1000);
+     parentPort.once('message', () => { clearInterval(timer); sample(); parentPort.postMessage(samples); });`,
+    { eval: true, workerData: { pid } },
+  );
+  return {
+    stop: () =>
+      new Promise((resolve) => {
+        worker.once('message', (samples: number[]) => void worker.terminate().then(() => resolve(samples)));
+        worker.postMessage('stop');
+      }),
+  };
 }
 
 async function startServer(databaseUrl: string): Promise<{ process: ChildProcess; url: string }> {
@@ -125,10 +144,9 @@ async function measure(server: { process: ChildProcess; url: string }, pool: pg.
   const apiCpuBefore = processCpuSeconds(server.process.pid!);
   const machineBefore = machineCpu();
   const startedAt = performance.now();
-  const samples: number[] = [];
-  const sampler = setInterval(() => samples.push(rssMegabytes(server.process.pid!)), 1_000);
+  const rss = startRssSampler(server.process.pid!);
   const load = await drive(server.url, workload, seeded, { durationSeconds: seconds, connections: workload === 'batch' ? 4 : connections });
-  clearInterval(sampler);
+  const samples = await rss.stop();
   const elapsedSeconds = (performance.now() - startedAt) / 1_000;
   const apiCpuPercentOfOneCore = Math.round(((processCpuSeconds(server.process.pid!) - apiCpuBefore) / elapsedSeconds) * 100);
   const machineAfter = machineCpu();
@@ -225,7 +243,11 @@ async function main(): Promise<void> {
     );
   }
   console.log(`yardstick (${yardstick.uniform.client}, 1 tx/transfer): uniform ${Math.round(yardstick.uniform.transfersPerSecond)}/s, hot ${Math.round(yardstick.hot.transfersPerSecond)}/s`);
-  if (args.soak) console.log(`RSS over the soak (MB, per second): first ${reports[0]!.rssSamplesMb.slice(0, 5).join(' ')} … last ${reports[0]!.rssSamplesMb.slice(-5).join(' ')}`);
+  if (args.soak) {
+    const samples = reports[0]!.rssSamplesMb;
+    const windows = Array.from({ length: Math.ceil(samples.length / 30) }, (_, index) => samples.slice(index * 30, index * 30 + 30));
+    console.log(`API RSS over the soak, ${samples.length} samples a second apart, min–max MB per 30 s: ${windows.map((w) => `${Math.min(...w)}–${Math.max(...w)}`).join(', ')}`);
+  }
   console.log(`ledger verification: ${verification.ok ? 'ok' : 'FAILED'} (${verification.mismatches.length} mismatches, ${verification.accountsChecked} accounts)`);
   if (!verification.ok) process.exitCode = 1;
 }
