@@ -1,0 +1,84 @@
+// PL/pgSQL keeps a statement's plan for the life of its connection. Planned while a table was
+// small, a statement reads the whole table when that is cheapest then, and goes on reading all of
+// it as the table grows: the sequencer's rounds did so over a 5-minute soak until it was 180,000
+// events behind. Each function that queries must reach its tables by index probes, whatever their
+// size when its connection planned: here each is planned on a young ledger, the ledger grows by
+// 30,000 rows, and the rows one more call reads are counted.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createPool, type Pool } from '../src/db/pool.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+
+let db: TestDatabase;
+let connection: Pool; // one connection, so every call reuses the plans the first calls made
+before(async () => {
+  db = await createTestDatabase();
+  connection = createPool({ connectionString: db.url, max: 1 });
+});
+after(async () => {
+  await connection.end();
+  await db.drop();
+});
+
+const grown = 30_000;
+
+/** Rows (heap tuples and index entries) `call` read from `table`, counted in its own transaction. */
+async function rowsRead(table: string, call: () => Promise<unknown>): Promise<number> {
+  const read = async () => {
+    // Tuples returned: by the table's scans (its heap) and by each of its indexes' (their entries).
+    const { rows } = await connection.query<{ rows: bigint }>(
+      `select pg_stat_get_xact_tuples_returned($1::regclass)
+            + (select sum(pg_stat_get_xact_tuples_returned(indexrelid)) from pg_index where indrelid = $1::regclass) as rows`,
+      [table],
+    );
+    return Number(rows[0]!.rows);
+  };
+  await connection.query('begin');
+  try {
+    const before = await read();
+    await call();
+    return (await read()) - before;
+  } finally {
+    await connection.query('commit');
+  }
+}
+
+async function writeEvents(count: number): Promise<void> {
+  await connection.query(`insert into outbox (type, wallet_ids, data) select 'test.event', '{}', '{}' from generate_series(1, $1)`, [count]);
+}
+
+test('a sequencer round reads the events it numbers, not the whole outbox', async () => {
+  await writeEvents(50);
+  await connection.query('analyze outbox');
+  // Past the five calls after which PostgreSQL keeps a generic plan.
+  for (let round = 0; round < 8; round++) {
+    await writeEvents(20);
+    await connection.query('select * from kassa_sequence_events(500)');
+  }
+  await writeEvents(grown);
+  let sequenced = 0;
+  const read = await rowsRead('outbox', async () => {
+    sequenced = (await connection.query<{ sequenced: number }>('select sequenced from kassa_sequence_events(500)')).rows[0]!.sequenced;
+  });
+  assert.equal(sequenced, 500);
+  assert.ok(read < 5_000, `a round of 500 read ${read} outbox rows of ${grown + 210}`);
+});
+
+async function writeEntries(account: string, fromVersion: number, count: number): Promise<void> {
+  await connection.query(
+    `insert into entries (account_id, version, transfer_id, amount, balance_after, created_at, hash)
+     select $1, v, gen_random_uuid(), 1, v, now(), 'test' from generate_series($2::bigint, $2::bigint + $3 - 1) v`,
+    [account, fromVersion, count],
+  );
+}
+
+test("finding an account's last entry before an instant reads a few entries, not all of them", async () => {
+  const account = '00000000-0000-4000-8000-000000000001';
+  const versionBefore = () => connection.query('select kassa_entry_version_before($1, now())', [account]);
+  await writeEntries(account, 1, 10);
+  await connection.query('analyze entries');
+  for (let call = 0; call < 8; call++) await versionBefore();
+  await writeEntries(account, 11, grown);
+  const read = await rowsRead('entries', versionBefore);
+  assert.ok(read < 100, `a binary search read ${read} entries of ${grown + 10}`);
+});
