@@ -7,7 +7,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPool, type Pool } from '../src/db/pool.ts';
+import { postTransfers } from '../src/store/transfers.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { createWallets, deposit, move } from './helpers/ledger.ts';
 
 let db: TestDatabase;
 let connection: Pool; // one connection, so every call reuses the plans the first calls made
@@ -81,4 +83,27 @@ test("finding an account's last entry before an instant reads a few entries, not
   await writeEntries(account, 11, grown);
   const read = await rowsRead('entries', versionBefore);
   assert.ok(read < 100, `a binary search read ${read} entries of ${grown + 10}`);
+});
+
+test('a write reads the accounts and transfers it touches, not whole tables', async () => {
+  const [payer, payee] = await createWallets(connection, 2);
+  await deposit(connection, payer!, 1_000_000n);
+  const holdAndCapture = async () => {
+    const [held] = await postTransfers(connection, [{ transfers: [{ ...move(payer!, payee!, 1n), hold: { expiresInSeconds: 3_600 } }] }]);
+    const hold = held?.outcome === 'applied' && held.results[0]?.ok ? held.results[0].transfer : assert.fail(JSON.stringify(held, (_, v) => (typeof v === 'bigint' ? String(v) : v)));
+    const [captured] = await postTransfers(connection, [{ transfers: [{ kind: 'capture', transferId: hold.id }] }]);
+    assert.ok(captured?.outcome === 'applied' && captured.results[0]?.ok, JSON.stringify(captured, (_, v) => (typeof v === 'bigint' ? String(v) : v)));
+  };
+  await connection.query('analyze');
+  for (let call = 0; call < 8; call++) await holdAndCapture();
+  await connection.query(`insert into accounts (kind, name, currency) select 'system', 'test:' || n, 'USD' from generate_series(1, $1::int) n`, [grown]);
+  await connection.query(
+    `insert into transfers (id, kind, status, from_account_id, to_account_id, currency, amount, captured_amount, created_at, updated_at)
+     select gen_random_uuid(), 'transfer', 'posted', $1, $2, 'USD', 1, 1, now(), now() from generate_series(1, $3::int)`,
+    [payer, payee, grown],
+  );
+  const accountsRead = await rowsRead('accounts', holdAndCapture);
+  const transfersRead = await rowsRead('transfers', holdAndCapture);
+  assert.ok(accountsRead < 100, `a hold and its capture read ${accountsRead} accounts of ${grown + 3}`);
+  assert.ok(transfersRead < 100, `a hold and its capture read ${transfersRead} transfers of ${grown + 17}`);
 });

@@ -54,7 +54,7 @@ declare
   -- the referenced hold's state, read after the locks
   h_status text[]; h_amount numeric[]; h_expires_at timestamptz[]; h_snapshot jsonb[]; h_reversible numeric[];
   -- locked accounts, ascending id
-  a_id uuid[]; a_is_wallet boolean[]; a_balance numeric[]; a_pending_out numeric[]; a_pending_in numeric[];
+  a_id uuid[]; a_ctid tid[]; a_is_wallet boolean[]; a_balance numeric[]; a_pending_out numeric[]; a_pending_in numeric[];
   a_version bigint[]; a_head text[]; a_dirty boolean[];
   -- state at the start of an atomic request
   s_balance numeric[]; s_pending_out numeric[]; s_pending_in numeric[]; s_version bigint[]; s_head text[]; s_dirty boolean[];
@@ -202,10 +202,10 @@ begin
   n := coalesce(array_length(t_request, 1), 0);
 
   -- 3. Lock every account the batch can touch, once, in ascending id order.
-  select array_agg(l.id), array_agg(l.kind = 'wallet'), array_agg(l.balance), array_agg(l.pending_out),
+  select array_agg(l.id), array_agg(l.ctid), array_agg(l.kind = 'wallet'), array_agg(l.balance), array_agg(l.pending_out),
          array_agg(l.pending_in), array_agg(l.version), array_agg(l.head_hash)
-    into a_id, a_is_wallet, a_balance, a_pending_out, a_pending_in, a_version, a_head
-    from (select a.id, a.kind, a.balance, a.pending_out, a.pending_in, a.version, a.head_hash
+    into a_id, a_ctid, a_is_wallet, a_balance, a_pending_out, a_pending_in, a_version, a_head
+    from (select a.id, a.ctid, a.kind, a.balance, a.pending_out, a.pending_in, a.version, a.head_hash
             from accounts a
            where a.id = any(t_from || t_to)  -- the index scan sorts and dedups its keys; a null matches nothing
            order by a.id
@@ -434,20 +434,25 @@ begin
               reference, expires_at, actor, applied, ref, hash, debit_version, credit_version)
    where u.applied and u.kind not in ('capture', 'void', 'expire');
 
+  -- These updates are planned at each call (EXECUTE), with the sizes the tables have then: a plan
+  -- kept for the connection's life, made while the ledger was young, read every transfer in each
+  -- call as the table grew (test/function-plans.test.ts). They run only for holds and reversals.
   if v_has_refs then
-    update transfers h
-       set status = u.status, captured_amount = u.captured, hash = u.hash,
-           debit_version = u.debit_version, credit_version = u.credit_version, updated_at = v_now
-      from unnest(t_ref, t_status, t_captured, t_applied, t_kind, t_hash, t_from_version, t_to_version)
-           as u(ref, status, captured, applied, kind, hash, debit_version, credit_version)
-     where u.applied and u.kind in ('capture', 'void', 'expire') and h.id = u.ref;
+    execute 'update transfers h
+                set status = u.status, captured_amount = u.captured, hash = u.hash,
+                    debit_version = u.debit_version, credit_version = u.credit_version, updated_at = $9
+               from unnest($1::uuid[], $2::text[], $3::numeric[], $4::boolean[], $5::text[], $6::text[], $7::bigint[], $8::bigint[])
+                    as u(ref, status, captured, applied, kind, hash, debit_version, credit_version)
+              where u.applied and u.kind in (''capture'', ''void'', ''expire'') and h.id = u.ref'
+      using t_ref, t_status, t_captured, t_applied, t_kind, t_hash, t_from_version, t_to_version, v_now;
 
-    update transfers o
-       set reversed_amount = o.reversed_amount + g.total, updated_at = v_now
-      from (select u.ref, sum(u.amount) as total
-              from unnest(t_ref, t_amount, t_applied, t_kind) as u(ref, amount, applied, kind)
-             where u.applied and u.kind = 'reversal' group by u.ref) g
-     where o.id = g.ref;
+    execute 'update transfers o
+                set reversed_amount = o.reversed_amount + g.total, updated_at = $5
+               from (select u.ref, sum(u.amount) as total
+                       from unnest($1::uuid[], $2::numeric[], $3::boolean[], $4::text[]) as u(ref, amount, applied, kind)
+                      where u.applied and u.kind = ''reversal'' group by u.ref) g
+              where o.id = g.ref'
+      using t_ref, t_amount, t_applied, t_kind, v_now;
   end if;
 
   insert into entries (account_id, version, transfer_id, amount, balance_after, created_at, hash)
@@ -460,12 +465,15 @@ begin
          as side(account_id, version, amount, balance_after, hash)
    where u.posts;
 
+  -- By the locked rows' addresses: a lookup by id could be planned (once per connection, while
+  -- the ledger was young) as a scan of every account; by address there is no such plan, and the
+  -- locks keep the addresses from changing.
   update accounts a
      set balance = s.balance, pending_out = s.pending_out, pending_in = s.pending_in,
          version = s.version, head_hash = s.head, updated_at = v_now
-    from unnest(a_id, a_balance, a_pending_out, a_pending_in, a_version, a_head, a_dirty)
-         as s(id, balance, pending_out, pending_in, version, head, dirty)
-   where a.id = s.id and s.dirty;
+    from unnest(a_ctid, a_balance, a_pending_out, a_pending_in, a_version, a_head, a_dirty)
+         as s(ctid, balance, pending_out, pending_in, version, head, dirty)
+   where a.ctid = s.ctid and s.dirty;
 
   insert into outbox (type, wallet_ids, data)
   select case u.kind when 'reversal' then 'transfer.reversed'
