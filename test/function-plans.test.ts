@@ -57,13 +57,19 @@ test('a sequencer round reads the events it numbers, not the whole outbox', asyn
     await writeEvents(20);
     await connection.query('select * from kassa_sequence_events(500)');
   }
+  // The outbox grows, and most of it is sequenced: a round then numbers the newest events.
   await writeEvents(grown);
+  await connection.query('select * from kassa_sequence_events($1)', [grown]);
+  // (The first scan after that reads past the 30,000 index entries the big round left behind and
+  // marks them dead; rounds of the relay's size leave 500 each for the next.)
+  await writeEvents(1_000);
+  await connection.query('select * from kassa_sequence_events(500)');
   let sequenced = 0;
   const read = await rowsRead('outbox', async () => {
     sequenced = (await connection.query<{ sequenced: number }>('select sequenced from kassa_sequence_events(500)')).rows[0]!.sequenced;
   });
   assert.equal(sequenced, 500);
-  assert.ok(read < 5_000, `a round of 500 read ${read} outbox rows of ${grown + 210}`);
+  assert.ok(read < 5_000, `a round of 500 read ${read} outbox rows of ${grown + 710}`);
 });
 
 async function writeEntries(account: string, fromVersion: number, count: number): Promise<void> {

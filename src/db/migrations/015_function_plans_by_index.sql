@@ -1,8 +1,40 @@
 -- PL/pgSQL keeps each statement's plan for the life of its connection. A plan made while a table
 -- was small reads the whole table when that is cheapest then, and keeps reading all of it as the
--- table grows: the sequencer's round, planned on a young outbox, read every outbox row (in a
--- 5-minute soak it fell 180,000 events behind, taking half a core), and a probe of the entries'
--- binary search by time read every entry. As the write function and its trigger already do,
--- these reach their tables by index only.
-alter function kassa_sequence_events(int) set enable_seqscan = off;
+-- table grows: the sequencer's round, planned on a young outbox, read every event ever sequenced
+-- (in a 5-minute soak it fell 183,000 events behind, taking half a core), and each probe of the
+-- entries' binary search by time read every entry. As the write function and its trigger already
+-- do, these reach their tables by index (or by address) only.
 alter function kassa_entry_version_before(uuid, timestamptz) set enable_seqscan = off;
+
+create or replace function kassa_sequence_events(p_limit int) returns table (sequenced int, last_sequence bigint)
+language plpgsql
+set enable_seqscan = off as $$
+declare
+  v_last bigint;
+  v_count int;
+begin
+  select s.last_sequence into v_last from event_sequencer s where s.id = 1 for update skip locked;
+  if not found then
+    return query select 0, null::bigint;
+    return;
+  end if;
+  -- The round's rows are updated by their addresses (only the sequencer updates outbox rows, and
+  -- it runs alone): joined by position, a plan made on a young outbox read its primary key from
+  -- the first event on, every event ever sequenced, at every round.
+  with next as (
+         select o.ctid, v_last + row_number() over (order by o.position) as sequence
+           from (select ctid, position from outbox where outbox.sequence is null order by position limit p_limit) o
+       ), numbered as (
+         update outbox o set sequence = n.sequence from next n where o.ctid = n.ctid
+         returning o.sequence, o.wallet_ids
+       ), indexed as (
+         insert into event_wallets (wallet_id, sequence)
+         select distinct w.wallet_id, n.sequence from numbered n cross join lateral unnest(n.wallet_ids) as w(wallet_id)
+       )
+  select count(*)::int, coalesce(max(n.sequence), v_last) into v_count, v_last from numbered n;
+  if v_count > 0 then
+    update event_sequencer set last_sequence = v_last where id = 1;
+    perform pg_notify('kassa_events', v_last::text); -- wakes live streams in every instance
+  end if;
+  return query select v_count, v_last;
+end $$;
