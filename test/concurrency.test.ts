@@ -4,7 +4,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { createWallets, deposit, move, walletTotal } from './helpers/ledger.ts';
-import { postTransfers } from '../src/store/transfers.ts';
+import { waitFor } from './helpers/wait.ts';
+import { postTransfers, writePayload } from '../src/store/transfers.ts';
 import { verifyLedger } from '../src/store/verify.ts';
 import type { TransferOrder } from '../src/ledger/transfer.ts';
 
@@ -78,4 +79,31 @@ test(`${clients} clients across 1,000 wallets with multi-account batches conserv
   );
   assert.ok(counts.posted > clients * 10, 'most transfers post');
   await assertLedgerProves(before);
+});
+
+test('a write that waited for a locked account applies to the balance the other write left', async () => {
+  // The write function updates the rows it locked by their addresses: after waiting, the lock
+  // must hand it the version the other transaction committed, or this update would be lost.
+  const [a, b] = await createWallets(db.pool, 2);
+  await deposit(db.pool, a!, 100n);
+  const holder = await db.pool.connect();
+  try {
+    await holder.query('begin');
+    await holder.query('select * from kassa_post_transfers($1::jsonb)', [writePayload([{ transfers: [move(a!, b!, 30n)] }])]);
+    const waiting = postTransfers(db.pool, [{ transfers: [move(a!, b!, 50n)] }]);
+    await waitFor('the second write to wait for the lock', async () =>
+      (await db.pool.query(`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).rows[0],
+    );
+    await holder.query('commit');
+    const [outcome] = await waiting;
+    assert.ok(outcome?.outcome === 'applied' && outcome.results[0]?.ok);
+  } finally {
+    holder.release();
+  }
+  const { rows } = await db.pool.query<{ id: string; balance: bigint; version: bigint }>('select id, balance, version from accounts where id = any($1)', [[a, b]]);
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  assert.equal(byId.get(a!)!.balance, 20n);
+  assert.equal(byId.get(b!)!.balance, 80n);
+  assert.equal(byId.get(a!)!.version, 3n, 'a deposit and two transfers');
+  assert.deepEqual((await verifyLedger(db.pool)).mismatches, []);
 });
