@@ -24,14 +24,18 @@ after(async () => {
 
 const grown = 30_000;
 
-/** Rows (heap tuples and index entries) `call` read from `table`, counted in its own transaction. */
-async function rowsRead(table: string, call: () => Promise<unknown>): Promise<number> {
+/**
+ * Rows (heap tuples and index entries) `call` read from `table` and its indexes, or from the
+ * given ones of them, counted in its own transaction.
+ */
+async function rowsRead(table: string, call: () => Promise<unknown>, indexes?: string[]): Promise<number> {
   const read = async () => {
-    // Tuples returned: by the table's scans (its heap) and by each of its indexes' (their entries).
+    // Tuples returned: by the table's scans (its heap) and by its indexes' (their entries).
     const { rows } = await connection.query<{ rows: bigint }>(
       `select pg_stat_get_xact_tuples_returned($1::regclass)
-            + (select sum(pg_stat_get_xact_tuples_returned(indexrelid)) from pg_index where indrelid = $1::regclass) as rows`,
-      [table],
+            + (select sum(pg_stat_get_xact_tuples_returned(indexrelid)) from pg_index
+                where indrelid = $1::regclass and ($2::text[] is null or indexrelid::regclass::text = any($2))) as rows`,
+      [table, indexes ?? null],
     );
     return Number(rows[0]!.rows);
   };
@@ -60,14 +64,14 @@ test('a sequencer round reads the events it numbers, not the whole outbox', asyn
   // The outbox grows, and most of it is sequenced: a round then numbers the newest events.
   await writeEvents(grown);
   await connection.query('select * from kassa_sequence_events($1)', [grown]);
-  // (The first scan after that reads past the 30,000 index entries the big round left behind and
-  // marks them dead; rounds of the relay's size leave 500 each for the next.)
-  await writeEvents(1_000);
-  await connection.query('select * from kassa_sequence_events(500)');
+  await writeEvents(500);
   let sequenced = 0;
+  // The heap and the keys by position and by sequence. (The index of unsequenced events holds
+  // entries for rows sequenced since vacuum last ran; a scan skips them once it has seen them
+  // dead, which depends on what else the server is running, so that index is not counted.)
   const read = await rowsRead('outbox', async () => {
     sequenced = (await connection.query<{ sequenced: number }>('select sequenced from kassa_sequence_events(500)')).rows[0]!.sequenced;
-  });
+  }, ['outbox_pkey', 'outbox_sequence']);
   assert.equal(sequenced, 500);
   assert.ok(read < 5_000, `a round of 500 read ${read} outbox rows of ${grown + 710}`);
 });
