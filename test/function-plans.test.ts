@@ -24,6 +24,9 @@ after(async () => {
 
 const grown = 30_000;
 
+/** An outcome as an assertion message shows it (amounts are bigints). */
+const shown = (value: unknown) => JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? String(v) : v));
+
 /**
  * Rows (heap tuples and index entries) `call` read from `table` and its indexes, or from the
  * given ones of them, counted in its own transaction.
@@ -100,9 +103,9 @@ test('a write reads the accounts and transfers it touches, not whole tables', as
   await deposit(connection, payer!, 1_000_000n);
   const holdAndCapture = async () => {
     const [held] = await postTransfers(connection, [{ transfers: [{ ...move(payer!, payee!, 1n), hold: { expiresInSeconds: 3_600 } }] }]);
-    const hold = held?.outcome === 'applied' && held.results[0]?.ok ? held.results[0].transfer : assert.fail(JSON.stringify(held, (_, v) => (typeof v === 'bigint' ? String(v) : v)));
+    const hold = held?.outcome === 'applied' && held.results[0]?.ok ? held.results[0].transfer : assert.fail(shown(held));
     const [captured] = await postTransfers(connection, [{ transfers: [{ kind: 'capture', transferId: hold.id }] }]);
-    assert.ok(captured?.outcome === 'applied' && captured.results[0]?.ok, JSON.stringify(captured, (_, v) => (typeof v === 'bigint' ? String(v) : v)));
+    assert.ok(captured?.outcome === 'applied' && captured.results[0]?.ok, shown(captured));
   };
   await connection.query('analyze');
   for (let call = 0; call < 8; call++) await holdAndCapture();
