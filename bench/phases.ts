@@ -1,7 +1,8 @@
-// npm run bench:phases [-- --requests 64 --rounds 30]
+// npm run bench:phases [-- --requests 64 --transfers 1 --rounds 30]
 // Where the write function spends its time: a copy of kassa_post_transfers that reports its clock
 // before every top-level statement is created as a temporary function (gone with the connection)
-// and called with batches of single-transfer requests, as the coalescer sends them. Prints µs per
+// and called with batches of requests as the coalescer sends them (--requests 2 --transfers 1000:
+// the batch endpoint's shape). Prints µs per
 // transfer for each statement. Writes real transfers of 0.01 between existing wallets, so point
 // DATABASE_URL at a benchmark database (`npm run bench` leaves one: kassa_bench).
 import { randomUUID } from 'node:crypto';
@@ -11,8 +12,11 @@ import pg from 'pg';
 import type { PostRequest } from '../src/ledger/transfer.ts';
 import { writePayload } from '../src/store/transfers.ts';
 
-const { values: args } = parseArgs({ options: { requests: { type: 'string', default: '64' }, rounds: { type: 'string', default: '30' } } });
+const { values: args } = parseArgs({
+  options: { requests: { type: 'string', default: '64' }, transfers: { type: 'string', default: '1' }, rounds: { type: 'string', default: '30' } },
+});
 const requestsPerCall = Number(args.requests);
+const transfersPerRequest = Number(args.transfers);
 const rounds = Number(args.rounds);
 const warmUpRounds = 3;
 
@@ -75,13 +79,16 @@ async function main(): Promise<void> {
     // Shaped as the coalescer sends them (the same serializer as postTransfers).
     const requests = Array.from({ length: requestsPerCall }, (): PostRequest => {
       const from = pick();
-      let to = pick();
-      while (to.id === from.id) to = pick();
+      const transfers = Array.from({ length: transfersPerRequest }, () => {
+        let to = pick();
+        while (to.id === from.id) to = pick();
+        return { kind: 'transfer' as const, fromWalletId: from.id, toWalletId: to.id, ownerId: from.user_id, amount: 1n, currency: 'USD' };
+      });
       return {
         idempotency: { scope: from.user_id, key: randomUUID(), fingerprint: randomUUID() },
         actorId: from.user_id,
         requestId: randomUUID(),
-        transfers: [{ kind: 'transfer', fromWalletId: from.id, toWalletId: to.id, ownerId: from.user_id, amount: 1n, currency: 'USD' }],
+        transfers,
       };
     });
     measuring = round >= warmUpRounds;
@@ -91,9 +98,9 @@ async function main(): Promise<void> {
   }
   await client.end();
 
-  const transfers = rounds * requestsPerCall;
+  const transfers = rounds * requestsPerCall * transfersPerRequest;
   const inside = [...totals.values()].reduce((sum, micros) => sum + micros, 0);
-  console.log(`${rounds} calls of ${requestsPerCall} single-transfer requests; µs per transfer:`);
+  console.log(`${rounds} calls of ${requestsPerCall} requests of ${transfersPerRequest} transfer(s); µs per transfer:`);
   for (const [label, micros] of totals) console.log(`${(micros / transfers).toFixed(1).padStart(8)}  ${label}`);
   console.log(`${(inside / transfers).toFixed(1).padStart(8)}  in the function`);
   console.log(`${((wallMs * 1000) / transfers).toFixed(1).padStart(8)}  per call, as the client saw it (adds parsing the request, the commit and the round trip)`);
