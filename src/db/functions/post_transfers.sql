@@ -206,10 +206,10 @@ begin
          array_agg(l.pending_in), array_agg(l.version), array_agg(l.head_hash)
     into a_id, a_ctid, a_is_wallet, a_balance, a_pending_out, a_pending_in, a_version, a_head
     from (select a.id, a.ctid, a.kind, a.balance, a.pending_out, a.pending_in, a.version, a.head_hash
-            from accounts a
-           where a.id = any(t_from || t_to)  -- the index scan sorts and dedups its keys; a null matches nothing
-           order by a.id
-             for update) l;
+            from (select distinct k.id from unnest(t_from || t_to) k(id) where k.id is not null order by k.id) k
+            cross join lateral (select a.id, a.ctid, a.kind, a.balance, a.pending_out, a.pending_in, a.version, a.head_hash
+                                  from accounts a where a.id = k.id limit 1 for update) a
+           order by k.id) l;
   v_now := clock_timestamp();  -- after the locks: entry times are monotonic per account
   v_now_json := to_json(v_now)::text;
   v_now_hashed := kassa_hash_time(v_now);
