@@ -46,24 +46,47 @@ function machineCpu(): { busy: number; total: number } {
   return { busy: total - idle, total };
 }
 
+interface ServerSamples {
+  /** RSS in MB, once a second. */
+  rssMb: number[];
+  /** Transfers the API had posted (its kassa_transfers_total), every 30 s from the start. */
+  postedEvery30s: number[];
+}
+
 /**
- * Samples a process's RSS once a second on a thread of its own: autocannon keeps this thread's
- * event loop so busy that a timer here fired only 20 times in a 5-minute soak.
+ * Samples the API's RSS once a second, and how many transfers it has posted every 30 s, on a
+ * thread of its own: autocannon keeps this thread's event loop so busy that a timer here fired
+ * only 20 times in a 5-minute soak.
  */
-function startRssSampler(pid: number): { stop(): Promise<number[]> } {
+function startServerSampler(pid: number, url: string): { stop(): Promise<ServerSamples> } {
   const worker = new Worker(
     `const { parentPort, workerData } = require('node:worker_threads');
      const { readFileSync } = require('node:fs');
-     const samples = [];
-     const sample = () => samples.push(Number(/VmRSS:\\s+(\\d+) kB/.exec(readFileSync('/proc/' + workerData.pid + '/status', 'utf8'))?.[1] ?? 0) / 1024);
-     const timer = setInterval(sample, 1000);
-     parentPort.once('message', () => { clearInterval(timer); sample(); parentPort.postMessage(samples); });`,
-    { eval: true, workerData: { pid } },
+     const rssMb = [];
+     const postedEvery30s = [];
+     const sampleRss = () => rssMb.push(Number(/VmRSS:\\s+(\\d+) kB/.exec(readFileSync('/proc/' + workerData.pid + '/status', 'utf8'))?.[1] ?? 0) / 1024);
+     const samplePosted = async () => {
+       const text = await (await fetch(workerData.url + '/metrics')).text();
+       postedEvery30s.push(Number(/^kassa_transfers_total\\{outcome="posted"\\} (\\S+)$/m.exec(text)?.[1] ?? 0));
+     };
+     let ticks = 0;
+     const pending = [samplePosted()];
+     const timer = setInterval(() => {
+       sampleRss();
+       if (++ticks % 30 === 0) pending.push(samplePosted());
+     }, 1000);
+     parentPort.once('message', async () => {
+       clearInterval(timer);
+       sampleRss();
+       await Promise.all(pending);
+       parentPort.postMessage({ rssMb, postedEvery30s });
+     });`,
+    { eval: true, workerData: { pid, url } },
   );
   return {
     stop: () =>
       new Promise((resolve) => {
-        worker.once('message', (samples: number[]) => void worker.terminate().then(() => resolve(samples)));
+        worker.once('message', (samples: ServerSamples) => void worker.terminate().then(() => resolve(samples)));
         worker.postMessage('stop');
       }),
   };
@@ -125,6 +148,8 @@ interface WorkloadReport extends LoadResult {
   transfersPerSecond: number;
   peakRssMb: number;
   rssSamplesMb: number[];
+  /** Transfers/s the API posted in each whole 30 s of the run. */
+  transfersPerSecondEvery30s: number[];
   /** Share of one core the API process used, and of the whole machine everything used. */
   apiCpuPercentOfOneCore: number;
   machineBusyPercent: number;
@@ -144,9 +169,9 @@ async function measure(server: { process: ChildProcess; url: string }, pool: pg.
   const apiCpuBefore = processCpuSeconds(server.process.pid!);
   const machineBefore = machineCpu();
   const startedAt = performance.now();
-  const rss = startRssSampler(server.process.pid!);
+  const sampler = startServerSampler(server.process.pid!, server.url);
   const load = await drive(server.url, workload, seeded, { durationSeconds: seconds, connections: workload === 'batch' ? 4 : connections });
-  const samples = await rss.stop();
+  const samples = await sampler.stop();
   const elapsedSeconds = (performance.now() - startedAt) / 1_000;
   const apiCpuPercentOfOneCore = Math.round(((processCpuSeconds(server.process.pid!) - apiCpuBefore) / elapsedSeconds) * 100);
   const machineAfter = machineCpu();
@@ -158,8 +183,9 @@ async function measure(server: { process: ChildProcess; url: string }, pool: pg.
     workload,
     ...load,
     transfersPerSecond: Math.round(transfers / seconds),
-    peakRssMb: Math.round(Math.max(...samples)),
-    rssSamplesMb: samples.map(Math.round),
+    peakRssMb: Math.round(Math.max(...samples.rssMb)),
+    rssSamplesMb: samples.rssMb.map(Math.round),
+    transfersPerSecondEvery30s: samples.postedEvery30s.slice(1).map((posted, index) => Math.round((posted - samples.postedEvery30s[index]!) / 30)),
     apiCpuPercentOfOneCore,
     machineBusyPercent,
     requestsPerWrite: Math.round(((totalsAfter.requests - totalsBefore.requests) / writes) * 10) / 10,
@@ -247,6 +273,7 @@ async function main(): Promise<void> {
     const samples = reports[0]!.rssSamplesMb;
     const windows = Array.from({ length: Math.ceil(samples.length / 30) }, (_, index) => samples.slice(index * 30, index * 30 + 30));
     console.log(`API RSS over the soak, ${samples.length} samples a second apart, min–max MB per 30 s: ${windows.map((w) => `${Math.min(...w)}–${Math.max(...w)}`).join(', ')}`);
+    console.log(`transfers/s per 30 s: ${reports[0]!.transfersPerSecondEvery30s.join(', ')}`);
   }
   console.log(`ledger verification: ${verification.ok ? 'ok' : 'FAILED'} (${verification.mismatches.length} mismatches, ${verification.accountsChecked} accounts)`);
   if (!verification.ok) process.exitCode = 1;
