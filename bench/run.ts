@@ -1,4 +1,4 @@
-// npm run bench [-- --duration 20 --connections 64 --soak]
+// npm run bench [-- --duration 20 --warmup 5 --connections 64 --workloads uniform,hot,batch --soak]
 // Starts the production build against PostgreSQL (embedded, or DATABASE_URL), seeds 10,000 funded
 // wallets, drives the workloads with autocannon, measures the one-transaction-per-transfer
 // yardstick on the same machine, verifies the ledger, and writes bench/results/latest.json.
@@ -20,6 +20,7 @@ import { prepareYardstick, runYardstick, type YardstickResult } from './yardstic
 const { values: args } = parseArgs({
   options: {
     duration: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '5' },
     connections: { type: 'string', default: '64' },
     wallets: { type: 'string', default: '10000' },
     soak: { type: 'boolean', default: false },
@@ -28,6 +29,7 @@ const { values: args } = parseArgs({
   },
 });
 const durationSeconds = Number(args.duration);
+const warmUpSeconds = Number(args.warmup);
 const connections = Number(args.connections);
 const walletCount = Number(args.wallets);
 const jwtSecret = 'benchmark-secret-benchmark-secret-benchmark';
@@ -226,6 +228,12 @@ async function main(): Promise<void> {
   const seeded = await seed(pool, jwtSecret, walletCount, 1_000_000_00n);
   await pool.query('analyze'); // as after any bulk load: the planner should know the ledger's size
   const server = await startServer(benchUrl.toString());
+  if (warmUpSeconds > 0) {
+    // A server that has just started compiles its hot paths and verifies each owner's token for
+    // the first time; the first workload measured should not carry that.
+    console.log(`warm-up: ${warmUpSeconds}s of uniform, not measured …`);
+    await drive(server.url, 'uniform', seeded, { durationSeconds: warmUpSeconds, connections });
+  }
   const reports: WorkloadReport[] = [];
   const workloads = (args.soak ? ['uniform'] : args.workloads!.split(',')) as Workload[];
   const seconds = args.soak ? 300 : durationSeconds;
@@ -251,7 +259,7 @@ async function main(): Promise<void> {
     measuredAt: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
     database: { embedded: embedded !== undefined, version: settings[0]!.version.split(' on ')[0], synchronousCommit: settings[0]!.synchronous_commit, fsync: settings[0]!.fsync, sharedBuffers: settings[0]!.shared_buffers },
-    options: { durationSeconds: seconds, connections, wallets: walletCount, soak: args.soak },
+    options: { durationSeconds: seconds, warmUpSeconds, connections, wallets: walletCount, soak: args.soak },
     workloads: reports.map((report) => ({
       ...report,
       ratioToYardstick: ratio(report.transfersPerSecond, report.workload === 'hot' ? yardstick.hot : yardstick.uniform),
