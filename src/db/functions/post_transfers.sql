@@ -208,7 +208,7 @@ begin
   select array_agg(l.id), array_agg(l.ctid), array_agg(l.kind = 'wallet'), array_agg(l.balance), array_agg(l.pending_out),
          array_agg(l.pending_in), array_agg(l.version), array_agg(l.head_hash)
     into a_id, a_ctid, a_is_wallet, a_balance, a_pending_out, a_pending_in, a_version, a_head
-    from (select a.id, a.ctid, a.kind, a.balance, a.pending_out, a.pending_in, a.version, a.head_hash
+    from (select a.*
             from (select distinct k.id from unnest(t_from || t_to) k(id) where k.id is not null order by k.id) k
             cross join lateral (select a.id, a.ctid, a.kind, a.balance, a.pending_out, a.pending_in, a.version, a.head_hash
                                   from accounts a where a.id = k.id limit 1 for update) a
