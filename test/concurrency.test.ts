@@ -7,7 +7,7 @@ import { createWallets, deposit, move, walletTotal } from './helpers/ledger.ts';
 import { waitFor } from './helpers/wait.ts';
 import { postTransfers, writePayload } from '../src/store/transfers.ts';
 import { verifyLedger } from '../src/store/verify.ts';
-import type { TransferOrder } from '../src/ledger/transfer.ts';
+import type { PostOutcome, TransferOrder } from '../src/ledger/transfer.ts';
 
 const clients = 64;
 let db: TestDatabase;
@@ -81,25 +81,33 @@ test(`${clients} clients across 1,000 wallets with multi-account batches conserv
   await assertLedgerProves(before);
 });
 
+/**
+ * Writes `held` in a transaction left open, sends `waiting` (which must wait for its locks), then
+ * commits the first: returns the outcome of the write that waited.
+ */
+async function writeAfterLockWait(held: TransferOrder[], waiting: TransferOrder[]): Promise<PostOutcome | undefined> {
+  const holder = await db.pool.connect();
+  try {
+    await holder.query('begin');
+    await holder.query('select * from kassa_post_transfers($1::jsonb)', [writePayload([{ transfers: held }])]);
+    const write = postTransfers(db.pool, [{ transfers: waiting }]);
+    await waitFor('the write to wait for the locks', async () =>
+      (await db.pool.query(`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).rows[0],
+    );
+    await holder.query('commit');
+    return (await write)[0];
+  } finally {
+    holder.release();
+  }
+}
+
 test('a write that waited for a locked account applies to the balance the other write left', async () => {
   // The write function updates the rows it locked by their addresses: after waiting, the lock
   // must hand it the version the other transaction committed, or this update would be lost.
   const [a, b] = await createWallets(db.pool, 2);
   await deposit(db.pool, a!, 100n);
-  const holder = await db.pool.connect();
-  try {
-    await holder.query('begin');
-    await holder.query('select * from kassa_post_transfers($1::jsonb)', [writePayload([{ transfers: [move(a!, b!, 30n)] }])]);
-    const waiting = postTransfers(db.pool, [{ transfers: [move(a!, b!, 50n)] }]);
-    await waitFor('the second write to wait for the lock', async () =>
-      (await db.pool.query(`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).rows[0],
-    );
-    await holder.query('commit');
-    const [outcome] = await waiting;
-    assert.ok(outcome?.outcome === 'applied' && outcome.results[0]?.ok);
-  } finally {
-    holder.release();
-  }
+  const outcome = await writeAfterLockWait([move(a!, b!, 30n)], [move(a!, b!, 50n)]);
+  assert.ok(outcome?.outcome === 'applied' && outcome.results[0]?.ok);
   const { rows } = await db.pool.query<{ id: string; balance: bigint; version: bigint }>('select id, balance, version from accounts where id = any($1)', [[a, b]]);
   const byId = new Map(rows.map((row) => [row.id, row]));
   assert.equal(byId.get(a!)!.balance, 20n);
@@ -114,22 +122,10 @@ test('a batch that waited for another write on some of its accounts applies to e
   // 650 ms for a 1,000-transfer batch); the accounts it did not change are read as they were.
   const wallets = await createWallets(db.pool, 40);
   for (const wallet of wallets) await deposit(db.pool, wallet, 1_000n);
-  const holder = await db.pool.connect();
-  try {
-    await holder.query('begin');
-    const heldMoves = wallets.filter((_, index) => index % 4 === 0).map((from, k) => move(from, wallets[k * 4 + 2]!, 100n));
-    await holder.query('select * from kassa_post_transfers($1::jsonb)', [writePayload([{ transfers: heldMoves }])]);
-    const ring = wallets.map((from, index) => move(from, wallets[(index + 1) % wallets.length]!, BigInt(index + 1)));
-    const waiting = postTransfers(db.pool, [{ transfers: ring }]);
-    await waitFor('the batch to wait for the locks', async () =>
-      (await db.pool.query(`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).rows[0],
-    );
-    await holder.query('commit');
-    const [outcome] = await waiting;
-    assert.ok(outcome?.outcome === 'applied' && outcome.results.every((result) => result.ok));
-  } finally {
-    holder.release();
-  }
+  const heldMoves = wallets.filter((_, index) => index % 4 === 0).map((from, k) => move(from, wallets[k * 4 + 2]!, 100n));
+  const ring = wallets.map((from, index) => move(from, wallets[(index + 1) % wallets.length]!, BigInt(index + 1)));
+  const outcome = await writeAfterLockWait(heldMoves, ring);
+  assert.ok(outcome?.outcome === 'applied' && outcome.results.every((result) => result.ok));
   const { rows } = await db.pool.query<{ id: string; balance: bigint }>('select id, balance from accounts where id = any($1)', [wallets]);
   const balance = new Map(rows.map((row) => [row.id, row.balance]));
   wallets.forEach((wallet, index) => {
