@@ -59,7 +59,9 @@ export async function lastSequence(pool: Pool): Promise<bigint> {
 export async function consumerLagSeconds(pool: Pool, consumer: string): Promise<number> {
   const { rows } = await pool.query<{ lag: number | null }>(
     `select extract(epoch from now() - least(
-              (select created_at from outbox where sequence is null order by position limit 1),
+              (select created_at from outbox
+                where sequence is null and position >= (select floor_position from event_sequencer where id = 1)
+                order by position limit 1),
               (select created_at from outbox
                 where sequence > coalesce((select sequence from event_cursors where consumer = $1), 0)
                 order by sequence limit 1)))::float8 as lag`,
@@ -82,7 +84,8 @@ export async function eventStatus(pool: Pool, consumers: string[]): Promise<Even
     cursors: { consumer: string; sequence: string }[];
   }>(
     `select (select last_sequence from event_sequencer where id = 1) as last_sequence,
-            (select count(*) from outbox where sequence is null)::int as unsequenced,
+            (select count(*) from outbox
+              where sequence is null and position >= (select floor_position from event_sequencer where id = 1))::int as unsequenced,
             (select count(*) filter (where enabled) from webhooks)::int as enabled,
             (select count(*) filter (where not enabled) from webhooks)::int as disabled,
             (select count(*) from webhook_messages where state = 'pending')::int as pending,

@@ -100,9 +100,17 @@ describe('the event feed', () => {
     try {
       await slow.query('begin');
       // Takes its outbox position now, but commits only after later events have been read.
-      await slow.query(`insert into outbox (type, wallet_ids, data) values ('wallet.created', array[$1::uuid], '{"late": true}')`, [alice.walletId]);
-      await depositTo(api, operator, alice.walletId, '1.00');
-      await sequenceAll();
+      const { rows: [taken] } = await slow.query<{ position: string }>(
+        `insert into outbox (type, wallet_ids, data) values ('wallet.created', array[$1::uuid], '{"late": true}') returning position`, [alice.walletId],
+      );
+      // Round after round numbers the later events; the floor rounds start from must stay at or
+      // below the open transaction's position.
+      for (let round = 0; round < 4; round++) {
+        await depositTo(api, operator, alice.walletId, '1.00');
+        await sequenceAll();
+      }
+      const { rows: [sequencer] } = await api.db.pool.query<{ floor: string }>('select floor_position as floor from event_sequencer');
+      assert.ok(BigInt(sequencer!.floor) <= BigInt(taken!.position), `the floor ${sequencer!.floor} passed an open transaction's event at ${taken!.position}`);
       const seen = await feed(alice);
       assert.equal(seen[seen.length - 1]!.type, 'deposit.created');
       await slow.query('commit');
@@ -114,15 +122,24 @@ describe('the event feed', () => {
     }
   });
 
-  test('under concurrent load each wallet\'s events come in the order its entries were written', async () => {
+  test('under concurrent load, with rounds running, each wallet\'s events come in the order its entries were written', async () => {
     const wallets = await Promise.all(Array.from({ length: 4 }, () => signUp(api)));
     for (const wallet of wallets) await depositTo(api, operator, wallet.walletId, '100.00');
+    // Rounds run while the writes commit, as the relay runs them, moving the floor as they go.
+    let writing = true;
+    const rounds = (async () => {
+      while (writing) await sequenceEvents(api.db.pool, 7);
+    })();
     await Promise.all(Array.from({ length: 200 }, (_, index) => {
       const from = wallets[index % 4]!;
       const to = wallets[(index + 1 + (index >> 2) % 3) % 4]!; // never the payer
       return transfer(from, to, '0.01');
     }));
+    writing = false;
+    await rounds;
     await sequenceAll();
+    const { rows: [left] } = await api.db.pool.query<{ unsequenced: number }>('select count(*)::int as unsequenced from outbox where sequence is null');
+    assert.equal(left!.unsequenced, 0, 'no event was left behind the floor');
     const all = await feed(operator);
     for (const wallet of wallets) {
       const { rows } = await api.db.pool.query<{ transfer_id: string }>(
