@@ -151,6 +151,50 @@ describe('the event feed', () => {
     }
   });
 
+  test('transactions that commit or roll back in any order while small rounds run: every committed event is numbered once', async () => {
+    const alice = await signUp(api);
+    const committed: string[] = [];
+    const writer = async (seed: number) => {
+      const client = await api.db.pool.connect();
+      try {
+        for (let step = 0; step < 12; step++) {
+          await client.query('begin');
+          // As every writer of the outbox does, it holds a transaction id before it takes a position.
+          await client.query('select pg_current_xact_id()');
+          const { rows: [taken] } = await client.query<{ position: string }>(
+            `insert into outbox (type, wallet_ids, data) values ('wallet.created', array[$1::uuid], '{}') returning position`, [alice.walletId],
+          );
+          await new Promise((resolve) => setTimeout(resolve, (seed * 7 + step * 13) % 23));
+          if ((seed + step) % 5 === 0) {
+            await client.query('rollback');
+          } else {
+            await client.query('commit');
+            committed.push(taken!.position);
+          }
+        }
+      } finally {
+        client.release();
+      }
+    };
+    let writing = true;
+    const rounds = (async () => {
+      while (writing) await sequenceEvents(api.db.pool, 3); // small rounds: the floor stops at the limit too
+    })();
+    await Promise.all([1, 2, 3, 4, 5].map(writer));
+    writing = false;
+    await rounds;
+    await sequenceAll();
+    const { rows } = await api.db.pool.query<{ position: string; sequence: string | null }>(
+      'select position, sequence from outbox where position = any($1::bigint[])', [committed],
+    );
+    assert.equal(rows.length, committed.length);
+    assert.deepEqual(rows.filter((row) => row.sequence === null), [], 'every committed event has its number');
+    const { rows: [numbers] } = await api.db.pool.query<{ events: number; distinct: number; last: number }>(
+      'select count(*)::int as events, count(distinct sequence)::int as distinct, max(sequence)::int as last from outbox where sequence is not null',
+    );
+    assert.deepEqual(numbers, { events: numbers!.last, distinct: numbers!.last, last: numbers!.last }, 'numbers are 1..n, each once');
+  });
+
   test('a malformed `after` or Last-Event-ID is a 400 problem', async () => {
     const response = await api.app.inject({ method: 'GET', url: '/v1/events?after=-1', headers: auth(operator) });
     assert.equal(response.statusCode, 400);
