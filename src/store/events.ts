@@ -55,13 +55,14 @@ export async function lastSequence(pool: Pool): Promise<bigint> {
   return rows[0]?.last_sequence ?? 0n;
 }
 
+/** Events not yet numbered: none lies below the sequencer's floor (src/db/functions/sequence_events.sql). */
+const unsequenced = 'sequence is null and position >= (select floor_position from event_sequencer where id = 1)';
+
 /** Seconds since the oldest event a consumer has not yet taken was written (0 when it is caught up). */
 export async function consumerLagSeconds(pool: Pool, consumer: string): Promise<number> {
   const { rows } = await pool.query<{ lag: number | null }>(
     `select extract(epoch from now() - least(
-              (select created_at from outbox
-                where sequence is null and position >= (select floor_position from event_sequencer where id = 1)
-                order by position limit 1),
+              (select created_at from outbox where ${unsequenced} order by position limit 1),
               (select created_at from outbox
                 where sequence > coalesce((select sequence from event_cursors where consumer = $1), 0)
                 order by sequence limit 1)))::float8 as lag`,
@@ -84,8 +85,7 @@ export async function eventStatus(pool: Pool, consumers: string[]): Promise<Even
     cursors: { consumer: string; sequence: string }[];
   }>(
     `select (select last_sequence from event_sequencer where id = 1) as last_sequence,
-            (select count(*) from outbox
-              where sequence is null and position >= (select floor_position from event_sequencer where id = 1))::int as unsequenced,
+            (select count(*) from outbox where ${unsequenced})::int as unsequenced,
             (select count(*) filter (where enabled) from webhooks)::int as enabled,
             (select count(*) filter (where not enabled) from webhooks)::int as disabled,
             (select count(*) from webhook_messages where state = 'pending')::int as pending,

@@ -42,6 +42,21 @@ async function sequenceAll(): Promise<void> {
   while ((await sequenceEvents(api.db.pool, 1_000)) > 0);
 }
 
+/** Runs `work` while rounds of `limit` events run beside it, as the relay runs them; then numbers the rest. */
+async function withRoundsRunning(limit: number, work: () => Promise<unknown>): Promise<void> {
+  let working = true;
+  const rounds = (async () => {
+    while (working) await sequenceEvents(api.db.pool, limit);
+  })();
+  try {
+    await work();
+  } finally {
+    working = false;
+    await rounds;
+  }
+  await sequenceAll();
+}
+
 async function transfer(from: Session, to: Session, amount: string, extra: Record<string, unknown> = {}) {
   const response = await api.app.inject({
     method: 'POST',
@@ -125,19 +140,12 @@ describe('the event feed', () => {
   test('under concurrent load, with rounds running, each wallet\'s events come in the order its entries were written', async () => {
     const wallets = await Promise.all(Array.from({ length: 4 }, () => signUp(api)));
     for (const wallet of wallets) await depositTo(api, operator, wallet.walletId, '100.00');
-    // Rounds run while the writes commit, as the relay runs them, moving the floor as they go.
-    let writing = true;
-    const rounds = (async () => {
-      while (writing) await sequenceEvents(api.db.pool, 7);
-    })();
-    await Promise.all(Array.from({ length: 200 }, (_, index) => {
+    // Rounds run while the writes commit, moving the floor as they go.
+    await withRoundsRunning(7, () => Promise.all(Array.from({ length: 200 }, (_, index) => {
       const from = wallets[index % 4]!;
       const to = wallets[(index + 1 + (index >> 2) % 3) % 4]!; // never the payer
       return transfer(from, to, '0.01');
-    }));
-    writing = false;
-    await rounds;
-    await sequenceAll();
+    })));
     const { rows: [left] } = await api.db.pool.query<{ unsequenced: number }>('select count(*)::int as unsequenced from outbox where sequence is null');
     assert.equal(left!.unsequenced, 0, 'no event was left behind the floor');
     const all = await feed(operator);
@@ -176,14 +184,7 @@ describe('the event feed', () => {
         client.release();
       }
     };
-    let writing = true;
-    const rounds = (async () => {
-      while (writing) await sequenceEvents(api.db.pool, 3); // small rounds: the floor stops at the limit too
-    })();
-    await Promise.all([1, 2, 3, 4, 5].map(writer));
-    writing = false;
-    await rounds;
-    await sequenceAll();
+    await withRoundsRunning(3, () => Promise.all([1, 2, 3, 4, 5].map(writer))); // small rounds: the floor stops at the limit too
     const { rows } = await api.db.pool.query<{ position: string; sequence: string | null }>(
       'select position, sequence from outbox where position = any($1::bigint[])', [committed],
     );
