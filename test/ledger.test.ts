@@ -304,4 +304,35 @@ describe('transfer ids', () => {
     const millis = parseInt(ids[0]!.replaceAll('-', '').slice(0, 12), 16);
     assert.ok(Math.abs(millis - Date.now()) < 60_000, 'the first 48 bits are the creation time in Unix milliseconds');
   });
+
+  test('of transfers, entries and events are distinct version-7 UUIDs of the call that wrote them', async () => {
+    const wallets = await createWallets(db.pool, 6);
+    for (const wallet of wallets) await deposit(db.pool, wallet, 1_000n);
+    // Calls at once on several connections: they share milliseconds, so their ids differ only by
+    // each call's random draw.
+    const calls = await Promise.all(
+      Array.from({ length: 8 }, (_, call) =>
+        postTransfers(db.pool, [
+          { transfers: Array.from({ length: 25 }, (_, item) => move(wallets[(call + item) % 6]!, wallets[(call + item + 1) % 6]!, 1n)) },
+          { transfers: [move(wallets[call % 6]!, wallets[(call + 3) % 6]!, 1n)] },
+        ]),
+      ),
+    );
+    const transferIds = calls.map((outcomes) =>
+      outcomes.flatMap((outcome) => (outcome.outcome === 'applied' ? outcome.results.map((result) => (result.ok ? result.transfer.id : '')) : [])),
+    );
+    const { rows } = await db.pool.query<{ id: string; created_at: Date; kind: string }>(
+      `select t.id, t.created_at, 'transfer' as kind from transfers t where t.id = any($1::uuid[])
+       union all select e.id, e.created_at, 'entry' from entries e where e.transfer_id = any($1::uuid[])
+       union all select o.id, t.created_at, 'event' from outbox o join transfers t on t.id = (o.data->>'id')::uuid where t.id = any($1::uuid[])`,
+      [transferIds.flat()],
+    );
+    assert.equal(rows.length, 8 * 26 * 4, 'each transfer, its two entries and its event');
+    assert.equal(new Set(rows.map((row) => row.id)).size, rows.length, 'no id is used twice');
+    for (const row of rows) {
+      assert.match(row.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, `${row.kind} ${row.id}`);
+      assert.equal(parseInt(row.id.replaceAll('-', '').slice(0, 12), 16), Math.floor(row.created_at.getTime()), `${row.kind} ${row.id} carries its instant`);
+    }
+    for (const ids of transferIds) assert.deepEqual([...ids].sort(), ids, "a call's transfers sort in the order it wrote them");
+  });
 });
