@@ -221,7 +221,7 @@ async function main(): Promise<void> {
             (select setting::bigint * 8 / 1024 from pg_settings where name = 'shared_buffers')::int as shared_buffers_mb`,
   );
   if (settings[0]!.shared_buffers_mb < 512) {
-    console.log(`note: PostgreSQL shared_buffers is ${settings[0]!.shared_buffers}; throughput falls as the tables outgrow it (README: Benchmark, soak)`);
+    console.log(`note: PostgreSQL shared_buffers is ${settings[0]!.shared_buffers}; throughput falls as the tables outgrow it (README: Benchmark, What limits it)`);
   }
 
   console.log(`seeding ${walletCount} funded wallets …`);
