@@ -13,11 +13,14 @@
 -- migrations (src/db/migrate.ts). 002 and 006 hold its earlier versions. It is dropped first, in
 -- the same transaction, because a result type can change only that way (jsonb became json):
 -- callers never find it missing.
+
 -- The ids one call writes (transfers, entries, events) are UUIDv7s of the call's instant whose
 -- last 62 bits count up from one random draw (RFC 9562, 6.2, the monotonic random method): a
 -- random draw per id (gen_random_uuid, OpenSSL's RAND per call) was ~2 µs, and a transfer needs
 -- four. p_prefix is the first 16 hex digits (instant, version, 12 random bits), p_bits the last 64
 -- bits before counting (variant 10, bit 61 clear so that counting never reaches the variant).
+-- Ids within a call are consecutive; they are names, not secrets: every read checks who asks.
+-- (kassa_uuid_v7, migration 010, drew one per id and is no longer called.)
 -- A one-line SQL function: PostgreSQL inlines it into the statements that call it.
 create or replace function kassa_counted_uuid(p_prefix text, p_bits bigint, p_count bigint)
 returns uuid language sql immutable parallel safe as $$
