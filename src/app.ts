@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import type { Tracer } from '@opentelemetry/api';
 import type { ErrorReporter } from './observability/errorTracking.ts';
 import type { Config } from './config.ts';
+import { createPipelinedConnection, type PipelinedConnection } from './db/pipelined.ts';
 import type { Pool } from './db/pool.ts';
 import { KassaError } from './ledger/errors.ts';
 import { registerAuthentication } from './http/auth.ts';
@@ -90,10 +91,13 @@ export const logRedactPaths = [
 export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
   const app = createServer(deps);
   let publisher = deps.publisher ?? (deps.config.eventsUrl ? await createPublisher(deps.config.eventsUrl, deps.config.eventsTopic) : undefined);
+  let traceWriter: ((connection: PipelinedConnection) => void) | undefined;
   if (deps.tracer) {
-    const { instrumentPool, registerHttpTracing, tracedPublisher } = await import('./observability/instrumentation.ts'); // loaded only when tracing
-    registerHttpTracing(app, deps.tracer);
-    instrumentPool(deps.pool, deps.tracer);
+    const { instrumentPool, registerHttpTracing, traceQueries, tracedPublisher } = await import('./observability/instrumentation.ts'); // loaded only when tracing
+    const tracer = deps.tracer;
+    registerHttpTracing(app, tracer);
+    instrumentPool(deps.pool, tracer);
+    traceWriter = (connection) => traceQueries(connection, tracer);
     if (publisher) publisher = tracedPublisher(publisher, deps.tracer, deps.config.eventsTopic);
   }
   if (publisher) app.addHook('onClose', () => publisher.close());
@@ -115,7 +119,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     pool: deps.pool,
     currencies: await loadCurrencies(deps.pool),
     tokens,
-    write: deps.write ?? ledgerWriter(app, deps, metrics),
+    write: deps.write ?? ledgerWriter(app, deps, metrics, traceWriter),
     inFlight: new InFlightKeys(),
     metrics,
     sealKey: sealKey(deps.jwtSecret),
@@ -209,14 +213,21 @@ async function registerDocs(app: FastifyInstance): Promise<void> {
   app.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 }
 
-/** The coalescer over the batch write function. Clients that hang up do not cancel their writes: close waits for them. */
-function ledgerWriter(app: FastifyInstance, deps: AppDependencies, metrics: Metrics): TransferWriter {
+/**
+ * The coalescer over the batch write function, one pipelined connection per writer (a writer's next
+ * batch waits on its connection while the last is written). Clients that hang up do not cancel
+ * their writes: close waits for them.
+ */
+function ledgerWriter(app: FastifyInstance, deps: AppDependencies, metrics: Metrics, trace?: (connection: PipelinedConnection) => void): TransferWriter {
+  const connections = Array.from({ length: deps.config.ledgerWritersMax }, () => createPipelinedConnection(deps.pool));
+  if (trace) connections.forEach(trace);
+  const leastBusy = () => connections.reduce((best, connection) => (connection.pending < best.pending ? connection : best));
   const writer = createCoalescingWriter({
     writeBatch: async (requests) => {
       metrics.ledgerBatchRequests.observe(requests.length);
       const stopTimer = metrics.ledgerWriteDuration.startTimer();
       try {
-        return await postTransfers(deps.pool, requests);
+        return await postTransfers(leastBusy(), requests);
       } finally {
         stopTimer();
       }
@@ -225,7 +236,10 @@ function ledgerWriter(app: FastifyInstance, deps: AppDependencies, metrics: Metr
     batchTransfersMax: ledgerBatchTransfersMax,
     queueMax: ledgerQueueMax,
   });
-  app.addHook('onClose', () => writer.whenIdle());
+  app.addHook('onClose', async () => {
+    await writer.whenIdle();
+    await Promise.all(connections.map((connection) => connection.end()));
+  });
   return writer;
 }
 

@@ -29,4 +29,8 @@ export function createPool(options: PoolOptions): pg.Pool {
 }
 
 export type Pool = pg.Pool;
+/** Runs one query: the pool, or a connection of its own (a writer's, src/db/pipelined.ts). */
+export interface Queryable {
+  query<Row extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<Row>>;
+}
 export type PoolClient = pg.PoolClient;

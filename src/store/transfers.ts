@@ -1,4 +1,4 @@
-import type { Pool } from '../db/pool.ts';
+import type { Pool, Queryable } from '../db/pool.ts';
 import type { PostOutcome, PostRequest, Transfer, TransferResult } from '../ledger/transfer.ts';
 import { withRetry } from './retry.ts';
 
@@ -93,10 +93,11 @@ function requestToJson(request: PostRequest): unknown {
 }
 
 /**
- * Applies a batch of requests in one round trip and one commit (kassa_post_transfers).
- * Deadlocks and serialization failures roll the whole call back, so it is retried whole.
+ * Applies a batch of requests in one round trip and one commit (kassa_post_transfers), on the pool
+ * or on a writer's pipelined connection. Deadlocks and serialization failures roll the whole call
+ * back, so it is retried whole.
  */
-export async function postTransfers(pool: Pool, requests: PostRequest[]): Promise<PostOutcome[]> {
+export async function postTransfers(pool: Queryable, requests: PostRequest[]): Promise<PostOutcome[]> {
   const payload = writePayload(requests);
   const { rows } = await withRetry(() =>
     pool.query<{ request_index: number; outcome: PostOutcome['outcome']; response: { request_id: string | null; results: ResultSnapshot[] } | null }>(
