@@ -53,3 +53,34 @@ test('300 concurrent payments between two hot wallets: own answers, shared commi
   assert.equal(balances.reduce((sum, balance) => sum + BigInt(balance.replace('.', '')), 0n), 20_000n, 'cents are conserved');
   assert.deepEqual((await verifyLedger(api.db.pool)).mismatches, []);
 });
+
+test('two production writers, each on its pipelined connection: 400 concurrent payments among 6 wallets conserve money', async () => {
+  const twoWriters = await startApi({ LEDGER_WRITERS: '2' });
+  try {
+    const operator = await signUp(twoWriters, { role: 'operator' });
+    const people = await Promise.all(Array.from({ length: 6 }, () => signUp(twoWriters)));
+    for (const person of people) await depositTo(twoWriters, operator, person.walletId, '50');
+    const responses = await Promise.all(
+      Array.from({ length: 400 }, (_, index) => {
+        const from = people[index % 6]!;
+        const to = people[((index % 6) + 1 + (index % 5)) % 6]!; // 1 to 5 places on: never the payer
+        return twoWriters.app.inject({
+          method: 'POST',
+          url: '/v1/transfers',
+          headers: auth(from, key()),
+          payload: { from_wallet_id: from.walletId, to_wallet_id: to.walletId, amount: String(1 + (index % 9)), currency: 'USD' },
+        });
+      }),
+    );
+    const statuses = responses.map((response) => response.statusCode);
+    assert.ok(statuses.every((status) => status === 201 || status === 422), statuses.join(','));
+    assert.ok(statuses.filter((status) => status === 201).length > 200, 'most payments went through');
+    const ids = responses.filter((response) => response.statusCode === 201).map((response) => response.json().id);
+    assert.equal(new Set(ids).size, ids.length, 'every caller got its own transfer');
+    const balances = await Promise.all(people.map(async (person) => (await twoWriters.app.inject({ url: `/v1/wallets/${person.walletId}`, headers: auth(person) })).json().balance));
+    assert.equal(balances.reduce((sum, balance) => sum + BigInt(balance.replace('.', '')), 0n), 30_000n, 'cents are conserved');
+    assert.deepEqual((await verifyLedger(twoWriters.db.pool)).mismatches, []);
+  } finally {
+    await twoWriters.close();
+  }
+});
