@@ -289,6 +289,10 @@ describe('reads', () => {
 });
 
 describe('transfer ids', () => {
+  const uuidV7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  /** A UUIDv7's first 48 bits: its instant in Unix milliseconds. */
+  const uuidMillis = (id: string) => parseInt(id.replaceAll('-', '').slice(0, 12), 16);
+
   test('are UUID version 7, in creation order', async () => {
     const [a, b] = await createWallets(db.pool, 2);
     await deposit(db.pool, a!, 100n);
@@ -299,9 +303,9 @@ describe('transfer ids', () => {
       ids.push(result?.ok ? result.transfer.id : '');
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
-    for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    for (const id of ids) assert.match(id, uuidV7);
     assert.deepEqual([...ids].sort(), ids, 'later transfers sort later');
-    const millis = parseInt(ids[0]!.replaceAll('-', '').slice(0, 12), 16);
+    const millis = uuidMillis(ids[0]!);
     assert.ok(Math.abs(millis - Date.now()) < 60_000, 'the first 48 bits are the creation time in Unix milliseconds');
   });
 
@@ -330,8 +334,8 @@ describe('transfer ids', () => {
     assert.equal(rows.length, 8 * 26 * 4, 'each transfer, its two entries and its event');
     assert.equal(new Set(rows.map((row) => row.id)).size, rows.length, 'no id is used twice');
     for (const row of rows) {
-      assert.match(row.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, `${row.kind} ${row.id}`);
-      assert.equal(parseInt(row.id.replaceAll('-', '').slice(0, 12), 16), Math.floor(row.created_at.getTime()), `${row.kind} ${row.id} carries its instant`);
+      assert.match(row.id, uuidV7, `${row.kind} ${row.id}`);
+      assert.equal(uuidMillis(row.id), Math.floor(row.created_at.getTime()), `${row.kind} ${row.id} carries its instant`);
     }
     for (const ids of transferIds) assert.deepEqual([...ids].sort(), ids, "a call's transfers sort in the order it wrote them");
   });
