@@ -98,7 +98,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     registerHttpTracing(app, tracer);
     instrumentPool(deps.pool, tracer);
     traceWriter = (connection) => traceQueries(connection, tracer);
-    if (publisher) publisher = tracedPublisher(publisher, deps.tracer, deps.config.eventsTopic);
+    if (publisher) publisher = tracedPublisher(publisher, tracer, deps.config.eventsTopic);
   }
   if (publisher) app.addHook('onClose', () => publisher.close());
   const metrics = createMetrics(deps.pool, publisher ? [brokerConsumer, webhookConsumer] : [webhookConsumer]);
