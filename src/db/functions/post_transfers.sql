@@ -483,17 +483,17 @@ begin
       using t_ref, t_amount, t_applied, t_kind, v_now;
   end if;
 
+  -- Every debit, then every credit: entry k of the 2n is transfer k's debit (k <= n) or transfer
+  -- k - n's credit, with the ids a transfer's entries always had (2n + 2i - 1, 2n + 2i).
   insert into entries (id, account_id, version, transfer_id, amount, balance_after, created_at, hash)
-  select kassa_counted_uuid(v_id_prefix, v_id_bits, 2 * n + 2 * u.slot - side.debit),
-         side.account_id, side.version, u.id, side.amount, side.balance_after, v_now, side.hash
-    from (select unnest(t_id) as id, unnest(t_from) as from_id, unnest(t_to) as to_id, unnest(t_amount) as amount,
-                 unnest(t_from_version) as from_version, unnest(t_to_version) as to_version,
-                 unnest(t_from_balance) as from_balance, unnest(t_to_balance) as to_balance, unnest(t_posts) as posts,
-                 unnest(t_from_hash) as from_hash, unnest(t_to_hash) as to_hash, generate_series(1, n) as slot) u
-    cross join lateral (values (1, u.from_id, u.from_version, -u.amount, u.from_balance, u.from_hash),
-                               (0, u.to_id, u.to_version, u.amount, u.to_balance, u.to_hash))
-         as side(debit, account_id, version, amount, balance_after, hash)
-   where u.posts;
+  select kassa_counted_uuid(v_id_prefix, v_id_bits, case when e.k <= n then 2 * e.k - 1 else 2 * e.k - 2 * n end + 2 * n),
+         e.account_id, e.version, e.transfer_id, case when e.k <= n then -e.amount else e.amount end,
+         e.balance_after, v_now, e.hash
+    from (select unnest(t_from || t_to) as account_id, unnest(t_from_version || t_to_version) as version,
+                 unnest(t_id || t_id) as transfer_id, unnest(t_amount || t_amount) as amount,
+                 unnest(t_from_balance || t_to_balance) as balance_after, unnest(t_from_hash || t_to_hash) as hash,
+                 unnest(t_posts || t_posts) as posts, generate_series(1, 2 * n) as k) e
+   where e.posts;
 
   -- By the locked rows' addresses: a lookup by id could be planned (once per connection, while
   -- the ledger was young) as a scan of every account; by address there is no such plan, and the
