@@ -338,5 +338,11 @@ describe('transfer ids', () => {
       assert.equal(uuidMillis(row.id), Math.floor(row.created_at.getTime()), `${row.kind} ${row.id} carries its instant`);
     }
     for (const ids of transferIds) assert.deepEqual([...ids].sort(), ids, "a call's transfers sort in the order it wrote them");
+    const { rows: sides } = await db.pool.query<{ debit: string; credit: string }>(
+      `select min(e.id::text) filter (where e.amount < 0) as debit, min(e.id::text) filter (where e.amount > 0) as credit
+         from entries e where e.transfer_id = any($1::uuid[]) group by e.transfer_id`,
+      [transferIds.flat()],
+    );
+    for (const { debit, credit } of sides) assert.ok(debit < credit, `a transfer's debit entry (${debit}) sorts before its credit (${credit})`);
   });
 });
