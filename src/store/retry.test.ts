@@ -14,6 +14,27 @@ test('retries deadlocks and serialization failures, then succeeds', async () => 
   assert.equal(calls, 3);
 });
 
+test('retries an idempotency key committed concurrently, and no other unique violation', async () => {
+  let calls = 0;
+  const result = await withRetry(async () => {
+    calls++;
+    if (calls === 1) throw Object.assign(new Error('duplicate key'), { code: '23505', constraint: 'idempotency_keys_pkey' });
+    return 'replayed';
+  });
+  assert.equal(result, 'replayed');
+  assert.equal(calls, 2);
+
+  calls = 0;
+  await assert.rejects(
+    withRetry(async () => {
+      calls++;
+      throw Object.assign(new Error('duplicate key'), { code: '23505', constraint: 'users_username_key' });
+    }),
+    /duplicate key/,
+  );
+  assert.equal(calls, 1);
+});
+
 test('gives up after a bounded number of attempts', async () => {
   let calls = 0;
   await assert.rejects(
