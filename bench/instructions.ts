@@ -8,11 +8,15 @@
 // transfers, then replays them in single-user mode under callgrind, counting only inside
 // plpgsql_call_handler (the write function and its trigger). The count for the first sixth of the
 // calls is subtracted from the count for all: the first call's compilation and planning drop out.
-// --whole counts the whole statement instead: parsing its payload (a literal here, where the
-// server gets a parameter) and the commit too. A change that moves work into the payload shows
-// only there: drawing the ids in the API saved 1-3% inside the function and cost 0.2% over the whole.
+// --whole counts the whole statement instead: reading its arguments and the commit too. Single-user
+// mode takes no parameters, so the arguments are array literals here, parsed as text, where the
+// server receives them in binary and parses nothing: --whole overstates that part (compare builds
+// with it only when they read the same arguments). A change that moves work into the arguments
+// shows only there: drawing the ids in the API saved 1-3% inside the function and cost 0.2% over
+// the whole.
 // The batch endpoint's shape: --requests 2 --transfers 1000 --calls 6.
-// --function FILE measures another version of the function file (`git show REV:src/db/functions/post_transfers.sql`).
+// --function FILE measures another version of the function file (`git show REV:src/db/functions/post_transfers.sql`)
+// that takes the same parameters.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -24,7 +28,7 @@ import type { PostRequest } from '../src/ledger/transfer.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createPool } from '../src/db/pool.ts';
 import { findFreePort } from '../src/db/embedded.ts';
-import { writePayload } from '../src/store/transfers.ts';
+import { requestToWrite, writeCall, writeColumns, type WriteColumn } from '../src/store/transfers.ts';
 import { seed } from './seed.ts';
 
 const { values: args } = parseArgs({
@@ -78,8 +82,19 @@ async function callsFor(pool: pg.Pool): Promise<string[]> {
         }),
       };
     });
-    return `select count(*) from kassa_post_transfers('${writePayload(requests).replaceAll("'", "''")}'::jsonb)`;
+    const columns = writeColumns(requests.map(requestToWrite));
+    return writeCall(columns, 'kassa_post_transfers', 'count(*)').replace(/\$(\d+)/g, (_, index: string) => arrayLiteral(columns[Number(index) - 1]!));
   });
+}
+
+/** A column as a quoted array literal ('{"a",NULL}'), for single-user mode, which takes no parameters. */
+function arrayLiteral(column: WriteColumn): string {
+  const element = (value: unknown): string => {
+    if (value === null || value === undefined) return 'NULL';
+    const text = column.type === 'jsonb' ? JSON.stringify(value) : String(value);
+    return `"${text.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+  };
+  return `'${`{${column.values.map(element).join(',')}}`.replaceAll("'", "''")}'`;
 }
 
 try {

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { timedCopy } from '../bench/phases.ts';
-import { writePayload } from '../src/store/transfers.ts';
+import { requestToWrite, writeQuery } from '../src/store/transfers.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { createWallets } from './helpers/ledger.ts';
 
@@ -20,11 +20,8 @@ test('npm run bench:phases: the timed copy of the write function behaves as the 
     const phases: string[] = [];
     client.on('notice', (notice) => phases.push(String(notice.message)));
     await client.query(timedCopy(sql, 'pg_temp.kassa_post_transfers_phases'));
-    const request = writePayload([{ transfers: [{ kind: 'deposit', toWalletId: wallet!, amount: 500n, currency: 'USD' }] }]);
-    const { rows } = await client.query<{ outcome: string; response: { results: { transfer?: { status: string } }[] } }>(
-      'select outcome, response from pg_temp.kassa_post_transfers_phases($1::jsonb)',
-      [request],
-    );
+    const query = writeQuery([requestToWrite({ transfers: [{ kind: 'deposit', toWalletId: wallet!, amount: 500n, currency: 'USD' }] })], 'pg_temp.kassa_post_transfers_phases', 'outcome, response');
+    const { rows } = await client.query<{ outcome: string; response: { results: { transfer?: { status: string } }[] } }>(query.text, query.values);
     assert.equal(rows[0]!.outcome, 'applied');
     assert.equal(rows[0]!.response.results[0]!.transfer?.status, 'posted');
     const labels = phases.map((message) => message.split('|')[1]);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { createWallets, deposit, move, walletTotal } from './helpers/ledger.ts';
 import { waitFor } from './helpers/wait.ts';
-import { postTransfers, writePayload } from '../src/store/transfers.ts';
+import { postTransfers, requestToWrite, writeQuery } from '../src/store/transfers.ts';
 import { verifyLedger } from '../src/store/verify.ts';
 import type { PostOutcome, TransferOrder } from '../src/ledger/transfer.ts';
 
@@ -89,7 +89,8 @@ async function writeAfterLockWait(held: TransferOrder[], waiting: TransferOrder[
   const holder = await db.pool.connect();
   try {
     await holder.query('begin');
-    await holder.query('select * from kassa_post_transfers($1::jsonb)', [writePayload([{ transfers: held }])]);
+    const query = writeQuery([requestToWrite({ transfers: held })]);
+    await holder.query(query.text, query.values);
     const write = postTransfers(db.pool, [{ transfers: waiting }]);
     await waitFor('the write to wait for the locks', async () =>
       (await db.pool.query(`select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).rows[0],

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { createWallets, deposit, move } from './helpers/ledger.ts';
-import { postTransfers, getTransfer, listTransfers } from '../src/store/transfers.ts';
+import { postTransfers, getTransfer, listTransfers, writeQuery } from '../src/store/transfers.ts';
 import { getWallet } from '../src/store/wallets.ts';
 import { balanceAt, listEntries } from '../src/store/entries.ts';
 import { verifyLedger } from '../src/store/verify.ts';
@@ -84,11 +84,12 @@ describe('money movement', () => {
   test('the write function itself refuses an amount that is not a positive whole number that fits NUMERIC(38)', async () => {
     const [alice, bob] = await createWallets(db.pool, 2);
     await deposit(db.pool, alice!, 10n ** 37n);
-    const item = (amount: unknown) => ({ kind: 'transfer', from_wallet_id: alice, to_wallet_id: bob, amount, currency: 'USD' });
-    const amounts: unknown[] = ['', '1.5', '1e3', ' 1', '1 ', '12a', '+1', '\u0663', '0x10', '1'.repeat(41), '9'.repeat(40), null, '9'.repeat(38), '007'];
+    const item = (amount: string | null) => ({ kind: 'transfer', from_wallet_id: alice, to_wallet_id: bob, amount, currency: 'USD' });
+    const amounts: (string | null)[] = ['', '1.5', '1e3', ' 1', '1 ', '12a', '+1', '\u0663', '0x10', '1'.repeat(41), '9'.repeat(40), null, '9'.repeat(38), '007'];
+    const query = writeQuery(amounts.map((amount) => ({ transfers: [item(amount)] })));
     const { rows } = await db.pool.query<{ response: { results: { transfer?: { amount: string }; error?: { code: string } }[] } }>(
-      'select response from kassa_post_transfers($1::jsonb) order by request_index',
-      [JSON.stringify(amounts.map((amount) => ({ transfers: [item(amount)] })))],
+      `${query.text} order by request_index`,
+      query.values,
     );
     const answers = rows.map((row) => row.response.results[0]!.error?.code ?? row.response.results[0]!.transfer!.amount);
     assert.deepEqual(answers, [...Array<string>(12).fill('invalid_amount'), 'insufficient_funds', '7']);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { migrate } from '../src/db/migrate.ts';
+import { writeQuery } from '../src/store/transfers.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 
 let db: TestDatabase;
@@ -15,14 +16,19 @@ test('migrations run once; function files are applied and re-applied only when t
   assert.deepEqual(applied.rows.map((row) => row.name), ['post_transfers.sql', 'sequence_events.sql']);
   assert.deepEqual(await migrate(db.pool), [], 'nothing is pending on a migrated database');
 
-  // A database whose function is older than the file (as after an upgrade, here with the old jsonb
-  // result type) gets the file's version.
-  await db.pool.query(`drop function kassa_post_transfers(jsonb); create function kassa_post_transfers(p_requests jsonb)
+  // A database whose function is older than the file (as after an upgrade from the version that
+  // took one jsonb document and answered jsonb) gets the file's version, and only that one.
+  const versions = async () =>
+    (await db.pool.query<{ signature: string }>(`select oid::regprocedure::text as signature from pg_proc where proname = 'kassa_post_transfers'`)).rows;
+  const [current] = await versions();
+  await db.pool.query(`drop function ${current!.signature}; create function kassa_post_transfers(p_requests jsonb)
     returns table (request_index int, outcome text, response jsonb) language sql as $$ select 1, 'stale', null::jsonb $$`);
   await db.pool.query(`update schema_functions set checksum = 'older' where name = 'post_transfers.sql'`);
   assert.deepEqual(await migrate(db.pool), ['functions/post_transfers.sql']);
-  const { rows } = await db.pool.query<{ outcome: string }>(`select outcome from kassa_post_transfers('[{"transfers": []}]')`);
+  const query = writeQuery([{ transfers: [] }], 'kassa_post_transfers', 'outcome');
+  const { rows } = await db.pool.query<{ outcome: string }>(query.text, query.values);
   assert.deepEqual(rows.map((row) => row.outcome), ['applied'], 'the function is the file’s again');
+  assert.deepEqual(await versions(), [current], 'the jsonb version is gone');
   assert.deepEqual(await migrate(db.pool), []);
 });
 

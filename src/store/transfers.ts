@@ -1,5 +1,6 @@
 import type { Pool, Queryable } from '../db/pool.ts';
-import type { PostOutcome, PostRequest, Transfer, TransferResult } from '../ledger/transfer.ts';
+import { booleanArray, int4Array, jsonbArray, textArray, uuidArray } from '../db/binaryArrays.ts';
+import type { IdempotencyClaim, PostOutcome, PostRequest, Transfer, TransferResult } from '../ledger/transfer.ts';
 import { withRetry } from './retry.ts';
 
 export interface TransferSnapshot {
@@ -50,22 +51,100 @@ function resultFromSnapshot(snapshot: ResultSnapshot): TransferResult {
   return { ok: false, code: snapshot.error.code, detail: snapshot.error.detail };
 }
 
-/**
- * The JSON document kassa_post_transfers takes: one entry per request, in order. A field with no
- * value is left out (JSON.stringify drops undefined), which the function reads as null: the
- * serial writer parses every byte of this document.
- */
-export function writePayload(requests: PostRequest[]): string {
-  return JSON.stringify(requests.map(requestToJson));
+/** A request as the write function reads it: snake_case, one field per column of its parameters. */
+export interface WriteRequest {
+  idempotency?: IdempotencyClaim | undefined;
+  atomic?: boolean | undefined;
+  actor_id?: string | undefined;
+  request_id?: string | undefined;
+  transfers: WriteItem[];
 }
 
-function requestToJson(request: PostRequest): unknown {
+export interface WriteItem {
+  kind: string;
+  from_wallet_id?: string | undefined;
+  to_wallet_id?: string | undefined;
+  to_username?: string | undefined;
+  owner_id?: string | undefined;
+  /** Minor units as a whole number; the function checks it (so a test can hand it anything). */
+  amount?: string | null | undefined;
+  currency?: string | undefined;
+  description?: string | undefined;
+  metadata?: unknown;
+  reference?: string | undefined;
+  hold?: boolean | undefined;
+  expires_in_seconds?: number | undefined;
+  transfer_id?: string | undefined;
+}
+
+type ColumnType = 'text' | 'uuid' | 'boolean' | 'int' | 'jsonb';
+export interface WriteColumn {
+  type: ColumnType;
+  values: unknown[];
+}
+
+/**
+ * kassa_post_transfers' parameters, in its order: per request (its id, actor, atomic, and the
+ * idempotency key's scope, key and fingerprint), then per item across all requests in order (the
+ * request it belongs to, counted from 1, and its fields). A field with no value is NULL.
+ */
+export function writeColumns(requests: WriteRequest[]): WriteColumn[] {
+  const items = requests.flatMap((request, index) => request.transfers.map((item) => ({ request: index + 1, item })));
+  const perRequest = (type: ColumnType, field: (request: WriteRequest) => unknown): WriteColumn => ({ type, values: requests.map(field) });
+  const perItem = (type: ColumnType, field: (item: WriteItem) => unknown): WriteColumn => ({ type, values: items.map(({ item }) => field(item)) });
+  return [
+    perRequest('text', (request) => request.request_id),
+    perRequest('uuid', (request) => request.actor_id),
+    perRequest('boolean', (request) => request.atomic ?? false),
+    perRequest('text', (request) => request.idempotency?.scope),
+    perRequest('text', (request) => request.idempotency?.key),
+    perRequest('text', (request) => request.idempotency?.fingerprint),
+    { type: 'int', values: items.map(({ request }) => request) },
+    perItem('text', (item) => item.kind),
+    perItem('uuid', (item) => item.from_wallet_id),
+    perItem('uuid', (item) => item.to_wallet_id),
+    perItem('text', (item) => item.to_username),
+    perItem('uuid', (item) => item.owner_id),
+    perItem('text', (item) => item.amount),
+    perItem('text', (item) => item.currency),
+    perItem('text', (item) => item.description),
+    perItem('jsonb', (item) => item.metadata),
+    perItem('text', (item) => item.reference),
+    perItem('boolean', (item) => item.hold),
+    perItem('int', (item) => item.expires_in_seconds),
+    perItem('uuid', (item) => item.transfer_id),
+  ];
+}
+
+/** The call that takes these columns ($1::text[], $2::uuid[], …), with `select` before it. */
+export function writeCall(columns: WriteColumn[], name = 'kassa_post_transfers', select = 'request_index, outcome, response'): string {
+  return `select ${select} from ${name}(${columns.map((column, index) => `$${index + 1}::${column.type}[]`).join(', ')})`;
+}
+
+const binaryArrayOf: Record<ColumnType, (values: never[]) => Buffer> = {
+  text: textArray,
+  uuid: uuidArray,
+  boolean: booleanArray,
+  int: int4Array,
+  jsonb: jsonbArray,
+};
+
+/**
+ * The query that writes these requests with kassa_post_transfers (or a copy of it named `name`),
+ * its columns sent as binary arrays: the serial writer then parses no text to read them.
+ */
+export function writeQuery(requests: WriteRequest[], name?: string, select?: string): { text: string; values: Buffer[] } {
+  const columns = writeColumns(requests);
+  return { text: writeCall(columns, name, select), values: columns.map((column) => binaryArrayOf[column.type](column.values as never[])) };
+}
+
+export function requestToWrite(request: PostRequest): WriteRequest {
   return {
     idempotency: request.idempotency,
-    atomic: request.atomic || undefined,
+    atomic: request.atomic,
     actor_id: request.actorId,
     request_id: request.requestId,
-    transfers: request.transfers.map((order) =>
+    transfers: request.transfers.map((order): WriteItem =>
       'transferId' in order
         ? {
             kind: order.kind,
@@ -98,12 +177,9 @@ function requestToJson(request: PostRequest): unknown {
  * back, so it is retried whole.
  */
 export async function postTransfers(pool: Queryable, requests: PostRequest[]): Promise<PostOutcome[]> {
-  const payload = writePayload(requests);
+  const query = writeQuery(requests.map(requestToWrite));
   const { rows } = await withRetry(() =>
-    pool.query<{ request_index: number; outcome: PostOutcome['outcome']; response: { request_id: string | null; results: ResultSnapshot[] } | null }>(
-      'select request_index, outcome, response from kassa_post_transfers($1::jsonb)',
-      [payload],
-    ),
+    pool.query<{ request_index: number; outcome: PostOutcome['outcome']; response: { request_id: string | null; results: ResultSnapshot[] } | null }>(query.text, query.values),
   );
   return rows
     .sort((a, b) => a.request_index - b.request_index)
