@@ -95,6 +95,19 @@ describe('money movement', () => {
     assert.deepEqual(answers, [...Array<string>(12).fill('invalid_amount'), 'insufficient_funds', '7']);
   });
 
+  test('the write function refuses parameter arrays of different lengths instead of padding them with NULLs', async () => {
+    const [alice, bob] = await createWallets(db.pool, 2);
+    await deposit(db.pool, alice!, 100n);
+    const move = { kind: 'transfer', from_wallet_id: alice, to_wallet_id: bob, amount: '1', currency: 'USD' };
+    const query = writeQuery([{ transfers: [move] }, { transfers: [move] }]);
+    const shorter = writeQuery([{ transfers: [move] }]).values;
+    const withoutLast = (index: number) => query.values.map((value, at) => (at === index ? shorter[index]! : value));
+    for (const index of [1, 5, 6, 8, 19]) {
+      await assert.rejects(db.pool.query(query.text, withoutLast(index)), { code: '22023' }, `parameter ${index + 1}`);
+    }
+    assert.deepEqual(await balances(alice!, bob!), [100n, 0n], 'nothing moved');
+  });
+
   test('a failure mid-batch rolls back nothing that succeeded and applies nothing that failed', async () => {
     const [a, b, c] = await createWallets(db.pool, 3);
     await deposit(db.pool, a!, 100n);

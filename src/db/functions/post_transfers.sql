@@ -94,6 +94,17 @@ declare
   v_has_refs boolean;      -- some item captures, voids, expires or reverses an earlier transfer
 begin
   if r_count is null or r_count = 0 then return; end if;
+  -- Arrays of one kind have one length (store/transfers.ts builds them from one list): unnest()s of
+  -- different lengths would pad the shorter with NULLs, silently. A caller's bug stops here.
+  if array[cardinality(p_request_id), cardinality(p_actor), cardinality(p_key_scope), cardinality(p_key),
+           cardinality(p_key_fingerprint)] <> array_fill(r_count, array[5])
+     or array[cardinality(p_kind), cardinality(p_from_wallet), cardinality(p_to_wallet), cardinality(p_to_username),
+              cardinality(p_owner), cardinality(p_amount), cardinality(p_currency), cardinality(p_description),
+              cardinality(p_metadata), cardinality(p_reference), cardinality(p_hold), cardinality(p_expires_in),
+              cardinality(p_transfer)] <> array_fill(cardinality(p_request), array[13]) then
+    raise exception 'kassa_post_transfers takes arrays of one length per request and one per item'
+      using errcode = '22023';  -- invalid_parameter_value
+  end if;
 
   -- 1. Look up idempotency keys. A key is written only at the end, with its response, so a key
   --    found here has a response to replay (or belongs to a different body: key_reused). The same
